@@ -1,0 +1,1 @@
+"""Developer tools (test doubles, demo helpers); not shipped with the app."""

@@ -1,0 +1,98 @@
+"""The database boundary: the only module that creates engines and sessions.
+
+The web app gets one session per request (``session()``), closed at teardown.
+Workers and scripts use :func:`session_scope`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+
+from flask import Flask, g
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+EXTENSION_KEY = "db.sessionmaker"
+SQLITE_BEGIN_OPTION = "sqlite_begin"
+
+
+@lru_cache(maxsize=8)
+def get_engine(database_url: str) -> Engine:
+    """One pooled engine per URL and process (gunicorn workers each build their own after fork)."""
+    if database_url.startswith("sqlite"):
+        engine = create_engine(database_url, connect_args={"timeout": 5})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    return create_engine(database_url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    # pysqlite's own transaction handling breaks SAVEPOINTs; we take it over
+    # (SQLAlchemy's documented recipe) and begin transactions ourselves below.
+    dbapi_connection.isolation_level = None
+    # WAL lets the web processes read while a worker writes; the busy timeout
+    # makes concurrent writers wait instead of failing at once.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _sqlite_begin(connection) -> None:  # type: ignore[no-untyped-def]
+    # Reads begin DEFERRED so they never block anyone (WAL). Writers that read
+    # first ask for IMMEDIATE (see begin_write), so a concurrent commit cannot
+    # make their write fail half-way with SQLITE_BUSY_SNAPSHOT.
+    mode = connection.get_execution_options().get(SQLITE_BEGIN_OPTION, "DEFERRED")
+    connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def begin_write(session: Session) -> None:
+    """Start the session's transaction as a writer. Call first in a read-then-write unit of work.
+
+    On SQLite this takes the write lock up front (waiting up to the busy timeout);
+    on PostgreSQL it changes nothing.
+    """
+    if not session.in_transaction():
+        session.connection(execution_options={SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+
+
+def get_sessionmaker(database_url: str) -> sessionmaker[Session]:
+    return sessionmaker(bind=get_engine(database_url), expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(database_url: str) -> Iterator[Session]:
+    """A session for one unit of work outside a request: commit on success, roll back on error."""
+    session = get_sessionmaker(database_url)()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def init_app(app: Flask) -> None:
+    app.extensions[EXTENSION_KEY] = get_sessionmaker(app.config["SETTINGS"].database_url)
+    app.teardown_appcontext(_close_session)
+
+
+def session() -> Session:
+    """The current request's session, opened on first use."""
+    if "db_session" not in g:
+        from flask import current_app
+
+        g.db_session = current_app.extensions[EXTENSION_KEY]()
+    return g.db_session
+
+
+def _close_session(_exc: BaseException | None) -> None:
+    db_session = g.pop("db_session", None)
+    if db_session is not None:
+        db_session.close()

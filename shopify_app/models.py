@@ -1,0 +1,248 @@
+"""ORM tables. Rows only: behaviour lives in ``services/``.
+
+Every table that holds a shop's data carries ``shop_id``, and every query in
+the services filters on it, so one shop can never read another's rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Aware UTC datetimes on every backend (SQLite has no time zones)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        return None if value is None else value.replace(tzinfo=dt.UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dt.datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class RequestKind(enum.StrEnum):
+    DATA_REQUEST = "data_request"
+    CUSTOMER_REDACT = "customer_redact"
+    SHOP_REDACT = "shop_redact"
+
+
+class RequestStatus(enum.StrEnum):
+    RECEIVED = "received"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CLOSED = "closed"
+
+
+OPEN_STATUSES = (RequestStatus.RECEIVED, RequestStatus.PROCESSING)
+
+
+class Shop(Base):
+    __tablename__ = "shops"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    domain: Mapped[str] = mapped_column(String(255), unique=True)
+    shopify_shop_id: Mapped[int | None] = mapped_column(BigInteger)
+    installed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    uninstalled_at: Mapped[dt.datetime | None]
+    # Tokens are Fernet ciphertext (see encryption.py); never plaintext.
+    access_token_encrypted: Mapped[str | None] = mapped_column(Text)
+    access_token_expires_at: Mapped[dt.datetime | None]
+    refresh_token_encrypted: Mapped[str | None] = mapped_column(Text)
+    refresh_token_expires_at: Mapped[dt.datetime | None]
+    granted_scopes: Mapped[str] = mapped_column(Text, default="")
+    locale: Mapped[str | None] = mapped_column(String(16))
+
+    @property
+    def is_installed(self) -> bool:
+        return self.uninstalled_at is None and self.access_token_encrypted is not None
+
+
+class ShopSettings(Base):
+    """What the merchant configures: contacts, policy facts for reports, retention."""
+
+    __tablename__ = "shop_settings"
+
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True)
+    contact_email: Mapped[str | None] = mapped_column(String(320))
+    dpo_email: Mapped[str | None] = mapped_column(String(320))
+    report_language: Mapped[str] = mapped_column(String(8), default="auto")
+    policy: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class WebhookDelivery(Base):
+    """One verified delivery from Shopify; the unique webhook id makes redelivery a no-op."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    webhook_id: Mapped[str] = mapped_column(String(128), unique=True)
+    event_id: Mapped[str | None] = mapped_column(String(128))
+    topic: Mapped[str] = mapped_column(String(64))
+    # SET NULL, not CASCADE: the delivery ids must outlive shop/redact so that a
+    # redelivered shop/redact stays a no-op. They hold no personal data.
+    shop_id: Mapped[int | None] = mapped_column(ForeignKey("shops.id", ondelete="SET NULL"), index=True)
+    triggered_at: Mapped[dt.datetime | None]
+    api_version: Mapped[str | None] = mapped_column(String(16))
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    privacy_request_id: Mapped[int | None] = mapped_column(ForeignKey("privacy_requests.id", ondelete="SET NULL"))
+
+
+class PrivacyRequest(Base):
+    """A data-subject request with its legal deadline, from a webhook or the storefront."""
+
+    __tablename__ = "privacy_requests"
+    __table_args__ = (
+        Index("ix_privacy_requests_shop_due", "shop_id", "due_at"),
+        Index("ix_privacy_requests_shop_status_due", "shop_id", "status", "due_at"),
+        Index("ix_privacy_requests_status_received", "status", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(16), default="webhook")
+    status: Mapped[str] = mapped_column(String(16), default=RequestStatus.RECEIVED)
+    # Personal fields: blanked by erasure and by retention once the request is closed.
+    customer_id: Mapped[int | None] = mapped_column(BigInteger)
+    customer_email: Mapped[str | None] = mapped_column(String(320))
+    customer_phone: Mapped[str | None] = mapped_column(String(64))
+    orders_requested: Mapped[list[Any]] = mapped_column(default=list)
+    orders_to_redact: Mapped[list[Any]] = mapped_column(default=list)
+    shopify_request_id: Mapped[str | None] = mapped_column(String(64))
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    due_at: Mapped[dt.datetime]
+    started_at: Mapped[dt.datetime | None]
+    completed_at: Mapped[dt.datetime | None]
+    closed_at: Mapped[dt.datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text)
+
+    @property
+    def job_id(self) -> str:
+        # RQ job ids allow only [A-Za-z0-9_-].
+        return f"privacy-request-{self.id}"
+
+
+class PrivacyReport(Base):
+    """A compiled subject-access report, downloadable for a limited time, then purged."""
+
+    __tablename__ = "privacy_reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), index=True)
+    privacy_request_id: Mapped[int] = mapped_column(
+        ForeignKey("privacy_requests.id", ondelete="CASCADE"), unique=True
+    )
+    language: Mapped[str] = mapped_column(String(8))
+    json_document: Mapped[str] = mapped_column(Text)
+    html_document: Mapped[str] = mapped_column(Text)
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)
+
+
+class ConsentRecord(Base):
+    """Proof of one storefront consent choice. Append-only."""
+
+    __tablename__ = "consent_records"
+    __table_args__ = (
+        Index("ix_consent_records_shop_recorded", "shop_id", "recorded_at"),
+        Index("ix_consent_records_shop_visitor", "shop_id", "visitor_id"),
+        Index("ix_consent_records_shop_customer", "shop_id", "customer_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    visitor_id: Mapped[str] = mapped_column(String(64))
+    customer_id: Mapped[int | None] = mapped_column(BigInteger)
+    action: Mapped[str] = mapped_column(String(16))
+    analytics: Mapped[bool] = mapped_column(Boolean)
+    marketing: Mapped[bool] = mapped_column(Boolean)
+    preferences: Mapped[bool] = mapped_column(Boolean)
+    sale_of_data: Mapped[bool] = mapped_column(Boolean)
+    gpc: Mapped[bool] = mapped_column(Boolean, default=False)
+    revision: Mapped[int] = mapped_column(Integer)
+    text_hash: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(8))
+    # Truncated on the way in: /24 for IPv4, /48 for IPv6, 200 chars of user agent.
+    ip_truncated: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(200))
+    recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class AuditEntry(Base):
+    """Who did what, when: merchant actions, job outcomes, erasure proofs. No identifiers in clear."""
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (
+        Index("ix_audit_entries_shop_at", "shop_id", "at"),
+        Index("ix_audit_entries_request", "privacy_request_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    privacy_request_id: Mapped[int | None] = mapped_column(ForeignKey("privacy_requests.id", ondelete="SET NULL"))
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class ShopTombstone(Base):
+    """All that is left of a shop after ``shop/redact``: proof that the erasure happened."""
+
+    __tablename__ = "shop_tombstones"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_domain_hash: Mapped[str] = mapped_column(String(64), index=True)
+    redacted_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class OAuthState(Base):
+    """A single-use ``state`` for the authorization-code grant."""
+
+    __tablename__ = "oauth_states"
+    __table_args__ = (UniqueConstraint("state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    state: Mapped[str] = mapped_column(String(64))
+    shop_domain: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[dt.datetime | None]

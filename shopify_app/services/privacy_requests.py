@@ -1,0 +1,208 @@
+"""Privacy requests: accepting webhook deliveries, listing them, and moving them through their states."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from shopify_app import db
+from shopify_app.errors import NotFoundError
+from shopify_app.models import (
+    OPEN_STATUSES,
+    PrivacyRequest,
+    RequestKind,
+    RequestStatus,
+    Shop,
+    WebhookDelivery,
+    utcnow,
+)
+from shopify_app.platform.payloads import (
+    CustomersDataRequestPayload,
+    CustomersRedactPayload,
+    ShopRedactPayload,
+)
+from shopify_app.platform.topics import Topic
+from shopify_app.platform.webhooks import WebhookDelivery as Delivery
+from shopify_app.services import audit, shops
+
+RESPONSE_PERIOD = dt.timedelta(days=30)
+"""GDPR art. 12(3): answer within one month; Shopify asks for 30 days."""
+
+TOPIC_KINDS = {
+    Topic.CUSTOMERS_DATA_REQUEST: RequestKind.DATA_REQUEST,
+    Topic.CUSTOMERS_REDACT: RequestKind.CUSTOMER_REDACT,
+    Topic.SHOP_REDACT: RequestKind.SHOP_REDACT,
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class AcceptedDelivery:
+    """What the webhook route needs to know after the commit."""
+
+    privacy_request_id: int | None
+    kind: str | None
+    duplicate: bool
+
+
+def accept_delivery(session: Session, delivery: Delivery) -> AcceptedDelivery:
+    """Store a verified delivery and the request it creates in one transaction, then commit.
+
+    A webhook id seen before is a duplicate and changes nothing (the unique
+    constraint decides, so concurrent redeliveries are safe too).
+    """
+    db.begin_write(session)
+    shop = shops.get_or_create_shop(session, delivery.shop_domain)
+    record = WebhookDelivery(
+        webhook_id=delivery.webhook_id,
+        event_id=delivery.event_id,
+        topic=delivery.topic.value,
+        shop_id=shop.id,
+        triggered_at=delivery.triggered_at,
+        api_version=delivery.api_version,
+    )
+    try:
+        with session.begin_nested():
+            session.add(record)
+            session.flush()
+    except IntegrityError:
+        session.rollback()
+        seen = session.scalars(select(WebhookDelivery).where(WebhookDelivery.webhook_id == delivery.webhook_id)).one()
+        return AcceptedDelivery(seen.privacy_request_id, _kind_of(session, seen.privacy_request_id), duplicate=True)
+
+    if delivery.topic is Topic.APP_UNINSTALLED:
+        shops.mark_uninstalled(session, shop)
+        session.commit()
+        return AcceptedDelivery(None, None, duplicate=False)
+
+    privacy_request = _find_same_request(session, shop, delivery) or _new_request(session, shop, delivery)
+    record.privacy_request_id = privacy_request.id
+    audit.record(session, shop.id, actor="shopify", action="webhook.received", privacy_request_id=privacy_request.id,
+                 detail={"topic": delivery.topic.value, "webhook_id": delivery.webhook_id})
+    session.commit()
+    return AcceptedDelivery(privacy_request.id, privacy_request.kind, duplicate=False)
+
+
+def _kind_of(session: Session, privacy_request_id: int | None) -> str | None:
+    if privacy_request_id is None:
+        return None
+    privacy_request = session.get(PrivacyRequest, privacy_request_id)
+    return privacy_request.kind if privacy_request else None
+
+
+def _find_same_request(session: Session, shop: Shop, delivery: Delivery) -> PrivacyRequest | None:
+    """A request that this delivery repeats under another webhook id (the handlers' own idempotency)."""
+    payload = delivery.payload
+    query = select(PrivacyRequest).where(PrivacyRequest.shop_id == shop.id, PrivacyRequest.kind == TOPIC_KINDS[delivery.topic])
+    if isinstance(payload, CustomersDataRequestPayload):
+        query = query.where(PrivacyRequest.shopify_request_id == payload.data_request_id)
+    elif isinstance(payload, CustomersRedactPayload):
+        query = query.where(PrivacyRequest.customer_id == payload.customer.id, PrivacyRequest.status.in_(OPEN_STATUSES))
+    else:
+        query = query.where(PrivacyRequest.status.in_(OPEN_STATUSES))
+    return session.scalars(query.order_by(PrivacyRequest.id).limit(1)).first()
+
+
+def _new_request(session: Session, shop: Shop, delivery: Delivery) -> PrivacyRequest:
+    payload = delivery.payload
+    received_at = utcnow()
+    privacy_request = PrivacyRequest(
+        shop_id=shop.id,
+        kind=TOPIC_KINDS[delivery.topic],
+        source="webhook",
+        status=RequestStatus.RECEIVED,
+        received_at=received_at,
+        due_at=received_at + RESPONSE_PERIOD,
+    )
+    if isinstance(payload, (CustomersDataRequestPayload, CustomersRedactPayload)):
+        privacy_request.customer_id = payload.customer.id
+        privacy_request.customer_email = payload.customer.email
+        privacy_request.customer_phone = payload.customer.phone
+    if isinstance(payload, CustomersDataRequestPayload):
+        privacy_request.orders_requested = list(payload.orders_requested)
+        privacy_request.shopify_request_id = payload.data_request_id
+    if isinstance(payload, CustomersRedactPayload):
+        privacy_request.orders_to_redact = list(payload.orders_to_redact)
+    if isinstance(payload, ShopRedactPayload) and shop.shopify_shop_id is None:
+        shop.shopify_shop_id = payload.shop_id
+    session.add(privacy_request)
+    session.flush()
+    return privacy_request
+
+
+# -- reading, always scoped to one shop ---------------------------------------------
+
+
+def list_requests(
+    session: Session,
+    shop_id: int,
+    *,
+    status: str | None = None,
+    kind: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> Sequence[PrivacyRequest]:
+    query = select(PrivacyRequest).where(PrivacyRequest.shop_id == shop_id)
+    if status:
+        query = query.where(PrivacyRequest.status == status)
+    if kind:
+        query = query.where(PrivacyRequest.kind == kind)
+    query = query.order_by(PrivacyRequest.due_at, PrivacyRequest.id).limit(limit).offset(offset)
+    return session.scalars(query).all()
+
+
+def get_request(session: Session, shop_id: int, privacy_request_id: int) -> PrivacyRequest:
+    """The request, if it belongs to ``shop_id``; otherwise :class:`NotFoundError` (never 403: no existence leak)."""
+    privacy_request = session.get(PrivacyRequest, privacy_request_id)
+    if privacy_request is None or privacy_request.shop_id != shop_id:
+        raise NotFoundError("No such privacy request.")
+    return privacy_request
+
+
+def requests_needing_a_job(session: Session, *, stale_before: dt.datetime, limit: int = 500) -> Sequence[PrivacyRequest]:
+    """Requests the sweeper must (re)queue: received ones, and processing ones whose job must have died."""
+    query = (
+        select(PrivacyRequest)
+        .where(
+            or_(
+                PrivacyRequest.status == RequestStatus.RECEIVED,
+                (PrivacyRequest.status == RequestStatus.PROCESSING) & (PrivacyRequest.started_at < stale_before),
+            )
+        )
+        .order_by(PrivacyRequest.received_at)
+        .limit(limit)
+    )
+    return session.scalars(query).all()
+
+
+# -- state changes, made by jobs and by the merchant ------------------------------
+
+
+def mark_processing(session: Session, privacy_request: PrivacyRequest) -> None:
+    privacy_request.status = RequestStatus.PROCESSING
+    privacy_request.started_at = utcnow()
+    privacy_request.attempts += 1
+    audit.record(session, privacy_request.shop_id, actor="system", action="job.started",
+                 privacy_request_id=privacy_request.id, detail={"attempt": privacy_request.attempts})
+
+
+def mark_completed(session: Session, privacy_request: PrivacyRequest, detail: dict[str, object]) -> None:
+    privacy_request.status = RequestStatus.COMPLETED
+    privacy_request.completed_at = utcnow()
+    privacy_request.failure_reason = None
+    action = "report.compiled" if privacy_request.kind == RequestKind.DATA_REQUEST else "data.erased"
+    audit.record(session, privacy_request.shop_id, actor="system", action=action,
+                 privacy_request_id=privacy_request.id, detail=detail)
+
+
+def mark_failed(session: Session, privacy_request: PrivacyRequest, reason: str, *, final: bool) -> None:
+    """Record a failed attempt. Only the last attempt moves the request to ``failed``."""
+    privacy_request.failure_reason = reason[:2000]
+    if final:
+        privacy_request.status = RequestStatus.FAILED
+    audit.record(session, privacy_request.shop_id, actor="system", action="job.failed",
+                 privacy_request_id=privacy_request.id, detail={"reason": reason[:500], "final": final})

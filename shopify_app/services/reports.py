@@ -1,0 +1,255 @@
+"""Compile a subject-access report (GDPR art. 15 and 20) for one privacy request.
+
+The report gathers what Shopify holds about the customer (through the Admin
+API), what we hold ourselves, and the merchant's policy facts, and says
+plainly what could not be read and why.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from shopify_app.encryption import TokenCipher
+from shopify_app.errors import ShopNotInstalledError
+from shopify_app.models import AuditEntry, ConsentRecord, PrivacyReport, PrivacyRequest, Shop, ShopSettings, utcnow
+from shopify_app.platform import queries
+from shopify_app.platform.admin_client import GraphQLResult, ShopifyAdminClient
+from shopify_app.services import report_rendering, shops
+
+REPORT_RETENTION = dt.timedelta(days=30)
+ORDERS_OLDER_THAN_60_DAYS_SCOPE = "read_all_orders"
+
+
+def customer_gid(customer_id: int) -> str:
+    return f"gid://shopify/Customer/{customer_id}"
+
+
+def order_gid(order_id: int) -> str:
+    return f"gid://shopify/Order/{order_id}"
+
+
+class _ShopifySource:
+    """What the report reads from Shopify, collecting what could not be read instead of failing."""
+
+    def __init__(self, admin: ShopifyAdminClient, shop: Shop, token: str) -> None:
+        self.admin, self.shop, self.token = admin, shop, token
+        self.unavailable: list[dict[str, str]] = []
+
+    def _note_errors(self, source: str, result: GraphQLResult) -> None:
+        for error in result.errors:
+            code = (error.get("extensions") or {}).get("code", "ERROR")
+            path = ".".join(str(p) for p in error.get("path") or ()) or source
+            self.unavailable.append({"source": f"shopify.{path}", "reason": f"{code}: {error.get('message', '')}"})
+
+    def shop_info(self) -> dict[str, Any]:
+        result = self.admin.graphql(self.shop.domain, self.token, queries.SHOP_QUERY)
+        self._note_errors("shop", result)
+        return result.data
+
+    def customer(self, customer_id: int) -> dict[str, Any] | None:
+        result = self.admin.graphql(self.shop.domain, self.token, queries.CUSTOMER_QUERY, {"id": customer_gid(customer_id)})
+        self._note_errors("customer", result)
+        customer = result.data.get("customer")
+        if customer is None and not result.errors:
+            self.unavailable.append({"source": "shopify.customer",
+                                     "reason": "Shopify has no customer with this id (it may have been deleted)."})
+        return customer
+
+    def orders(self, customer_id: int, order_ids: Sequence[int]) -> list[dict[str, Any]]:
+        orders = list(self._orders_by_id(order_ids) if order_ids else self._customer_orders(customer_id))
+        for order in orders:
+            self._complete_line_items(order)
+        if ORDERS_OLDER_THAN_60_DAYS_SCOPE not in (self.shop.granted_scopes or "").split(","):
+            self.unavailable.append({"source": "shopify.orders", "reason":
+                                     "Orders older than 60 days cannot be read without the read_all_orders scope."})
+        return orders
+
+    def _customer_orders(self, customer_id: int) -> Iterator[dict[str, Any]]:
+        seen_errors: set[int] = set()
+        for order, result in self.admin.paginate(self.shop.domain, self.token, queries.CUSTOMER_ORDERS_QUERY,
+                                                 {"id": customer_gid(customer_id)}, ("customer", "orders")):
+            if id(result) not in seen_errors:
+                seen_errors.add(id(result))
+                self._note_errors("customer.orders", result)
+            yield order
+
+    def _orders_by_id(self, order_ids: Sequence[int]) -> Iterator[dict[str, Any]]:
+        size = queries.ORDER_PAGE_SIZE
+        for start in range(0, len(order_ids), size):
+            chunk = order_ids[start:start + size]
+            result = self.admin.graphql(self.shop.domain, self.token, queries.ORDERS_BY_ID_QUERY,
+                                        {"ids": [order_gid(i) for i in chunk]})
+            self._note_errors("orders", result)
+            for order_id, node in zip(chunk, result.data.get("nodes") or [None] * len(chunk), strict=False):
+                if node is None:
+                    self.unavailable.append({"source": f"shopify.order.{order_id}", "reason":
+                                             "Not readable: deleted, or older than 60 days without read_all_orders."})
+                else:
+                    yield node
+
+    def _complete_line_items(self, order: dict[str, Any]) -> None:
+        line_items = order.get("lineItems") or {}
+        page_info = line_items.get("pageInfo") or {}
+        if not page_info.get("hasNextPage"):
+            return
+        rest = self.admin.paginate(self.shop.domain, self.token, queries.ORDER_LINE_ITEMS_QUERY,
+                                   {"id": order["id"]}, ("order", "lineItems"))
+        line_items["nodes"] = [*line_items.get("nodes", []), *(node for node, _ in rest)]
+        line_items["pageInfo"] = {"hasNextPage": False, "endCursor": None}
+
+
+def _our_records(session: Session, privacy_request: PrivacyRequest) -> dict[str, Any]:
+    """Everything we hold about this customer in this shop, matched by id, email or phone."""
+    shop_id = privacy_request.shop_id
+    matchers = []
+    if privacy_request.customer_id is not None:
+        matchers.append(PrivacyRequest.customer_id == privacy_request.customer_id)
+    if privacy_request.customer_email:
+        matchers.append(PrivacyRequest.customer_email == privacy_request.customer_email)
+    if privacy_request.customer_phone:
+        matchers.append(PrivacyRequest.customer_phone == privacy_request.customer_phone)
+    requests = session.scalars(
+        select(PrivacyRequest).where(PrivacyRequest.shop_id == shop_id, or_(*matchers)).order_by(PrivacyRequest.id)
+    ).all() if matchers else [privacy_request]
+    history = session.scalars(
+        select(AuditEntry).where(AuditEntry.shop_id == shop_id,
+                                 AuditEntry.privacy_request_id.in_([r.id for r in requests])).order_by(AuditEntry.id)
+    ).all()
+    consents: Sequence[ConsentRecord] = []
+    if privacy_request.customer_id is not None:
+        consents = session.scalars(
+            select(ConsentRecord).where(ConsentRecord.shop_id == shop_id,
+                                        ConsentRecord.customer_id == privacy_request.customer_id)
+            .order_by(ConsentRecord.recorded_at)
+        ).all()
+    return {
+        "privacy_requests": [
+            {"id": r.id, "kind": r.kind, "source": r.source, "status": r.status, "received_at": _iso(r.received_at),
+             "due_at": _iso(r.due_at), "completed_at": _iso(r.completed_at), "closed_at": _iso(r.closed_at)}
+            for r in requests
+        ],
+        "history": [{"request_id": e.privacy_request_id, "at": _iso(e.at), "action": e.action, "actor": e.actor}
+                    for e in history],
+        "consent_records": [
+            {"recorded_at": _iso(c.recorded_at), "visitor_id": c.visitor_id, "action": c.action,
+             "choices": {"analytics": c.analytics, "marketing": c.marketing, "preferences": c.preferences,
+                         "sale_of_data": c.sale_of_data},
+             "banner_revision": c.revision, "global_privacy_control": c.gpc, "ip_truncated": c.ip_truncated,
+             "user_agent": c.user_agent}
+            for c in consents
+        ],
+    }
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _language(settings: ShopSettings | None, shop_locale: str | None) -> str:
+    chosen = settings.report_language if settings and settings.report_language != "auto" else (shop_locale or "en")
+    return "fr" if chosen.lower().startswith("fr") else "en"
+
+
+def _localized_policy(policy: dict[str, Any], language: str) -> dict[str, Any]:
+    def pick(item: Any) -> Any:
+        return item.get(language) or item.get("en") if isinstance(item, dict) else item
+
+    return {key: [pick(i) for i in value] if isinstance(value, list) else pick(value) for key, value in policy.items()}
+
+
+@dataclasses.dataclass
+class ShopifyData:
+    """What Shopify told us about the customer, and what it could not tell us."""
+
+    shop_info: dict[str, Any]
+    customer: dict[str, Any] | None
+    orders: list[dict[str, Any]]
+    unavailable: list[dict[str, str]]
+
+
+def fetch_shopify_data(
+    session: Session, admin: ShopifyAdminClient, cipher: TokenCipher, privacy_request: PrivacyRequest
+) -> ShopifyData:
+    """Read the customer and their orders from Shopify. Writes nothing (but a token refresh).
+
+    Shopify errors that survive the client's retries propagate, so the job is
+    retried and, in the end, fails visibly. A shop without a usable token is
+    not an error: the report is built from what we hold and says so.
+    """
+    shop = session.get(Shop, privacy_request.shop_id)
+    assert shop is not None
+    try:
+        token = shops.usable_access_token(session, admin, cipher, shop)
+    except ShopNotInstalledError:
+        return ShopifyData({}, None, [], [{"source": "shopify", "reason": "The app has no access to the shop (it is "
+                                           "uninstalled or its token expired), so nothing could be read from Shopify."}])
+    source = _ShopifySource(admin, shop, token)
+    shop_info = source.shop_info()
+    customer: dict[str, Any] | None = None
+    orders: list[dict[str, Any]] = []
+    if privacy_request.customer_id is not None:
+        customer = source.customer(privacy_request.customer_id)
+        orders = source.orders(privacy_request.customer_id, privacy_request.orders_requested or [])
+    return ShopifyData(shop_info, customer, orders, source.unavailable)
+
+
+def store_customer_report(
+    session: Session, privacy_request: PrivacyRequest, shopify: ShopifyData, *, now: dt.datetime | None = None
+) -> PrivacyReport:
+    """Assemble the report from Shopify's data, ours and the policy; store it (replacing any earlier one).
+
+    Does not commit.
+    """
+    now = now or utcnow()
+    shop = session.get(Shop, privacy_request.shop_id)
+    assert shop is not None
+    shop_settings = session.get(ShopSettings, shop.id)
+    shop_info = shopify.shop_info
+    primary_locale = next((loc["locale"] for loc in shop_info.get("shopLocales") or [] if loc.get("primary")), None)
+    language = _language(shop_settings, primary_locale or shop.locale)
+    policy = dict(shop_settings.policy if shop_settings else {})
+    document = {
+        "report": {
+            "type": "subject_access_report",
+            "legal_basis": ["GDPR art. 15", "GDPR art. 20"],
+            "request_id": privacy_request.id,
+            "received_at": _iso(privacy_request.received_at),
+            "due_at": _iso(privacy_request.due_at),
+            "generated_at": now.isoformat(),
+            "language": language,
+        },
+        "controller": {
+            "shop": (shop_info.get("shop") or {}).get("name") or policy.get("controller") or shop.domain,
+            "shop_domain": shop.domain,
+            "contact_email": (shop_settings.contact_email if shop_settings else None) or policy.get("contact_email"),
+            "dpo_email": shop_settings.dpo_email if shop_settings else None,
+        },
+        "customer": shopify.customer,
+        "orders": shopify.orders,
+        "held_by_this_app": _our_records(session, privacy_request),
+        "policy": _localized_policy(policy, language),
+        "unavailable": shopify.unavailable,
+    }
+    json_document = json.dumps(document, ensure_ascii=False, indent=2)
+    html_document = report_rendering.render_html(document, language)
+    report = session.scalars(select(PrivacyReport).where(PrivacyReport.privacy_request_id == privacy_request.id)).first()
+    if report is None:
+        report = PrivacyReport(shop_id=shop.id, privacy_request_id=privacy_request.id)
+        session.add(report)
+    report.language = language
+    report.json_document = json_document
+    report.html_document = html_document
+    report.size_bytes = len(json_document.encode())
+    report.sha256 = hashlib.sha256(json_document.encode()).hexdigest()
+    report.created_at = now
+    report.expires_at = now + REPORT_RETENTION
+    session.flush()
+    return report

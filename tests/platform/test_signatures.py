@@ -1,0 +1,94 @@
+"""Each signature scheme against Shopify's documented vectors, and property-based tampering."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import time
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from shopify_app.platform.signatures import (
+    app_proxy_message,
+    is_fresh,
+    oauth_query_message,
+    verify_app_proxy_signature,
+    verify_oauth_hmac,
+    verify_webhook_hmac,
+)
+
+OAUTH_DOC_QUERY = {
+    "code": "0907a61c0c8d55e99db179b68161bc00",
+    "shop": "some-shop.myshopify.com",
+    "state": "0.6784241404160823",
+    "timestamp": "1337178173",
+}
+OAUTH_DOC_HMAC = "700e2dadb827fcc8609e9d5ce208b2e9cdaab9df07390d2cbca10d7c328fc4bf"
+PROXY_DOC_QUERY = [("extra", "1"), ("extra", "2"), ("shop", "shop-name.myshopify.com"),
+                   ("logged_in_customer_id", "1"), ("path_prefix", "/apps/awesome_reviews"), ("timestamp", "1317327555")]
+PROXY_DOC_SIGNATURE = "4c68c8624d737112c91818c11017d24d334b524cb5c2b8ba08daa056f7395ddb"
+
+
+def test_oauth_hmac_matches_shopify_documented_example():
+    assert oauth_query_message(OAUTH_DOC_QUERY.items()) == (
+        "code=0907a61c0c8d55e99db179b68161bc00&shop=some-shop.myshopify.com&state=0.6784241404160823"
+        "&timestamp=1337178173")
+    assert verify_oauth_hmac({**OAUTH_DOC_QUERY, "hmac": OAUTH_DOC_HMAC}, ["hush"])
+
+
+def test_oauth_hmac_rejects_a_changed_parameter_or_secret():
+    assert not verify_oauth_hmac({**OAUTH_DOC_QUERY, "shop": "evil.myshopify.com", "hmac": OAUTH_DOC_HMAC}, ["hush"])
+    assert not verify_oauth_hmac({**OAUTH_DOC_QUERY, "hmac": OAUTH_DOC_HMAC}, ["not-hush"])
+    assert not verify_oauth_hmac(OAUTH_DOC_QUERY, ["hush"])
+
+
+def test_app_proxy_signature_matches_shopify_documented_example():
+    assert app_proxy_message(PROXY_DOC_QUERY) == (
+        "extra=1,2logged_in_customer_id=1path_prefix=/apps/awesome_reviewsshop=shop-name.myshopify.comtimestamp=1317327555")
+    assert verify_app_proxy_signature([*PROXY_DOC_QUERY, ("signature", PROXY_DOC_SIGNATURE)], ["hush"])
+    assert not verify_app_proxy_signature([*PROXY_DOC_QUERY[1:], ("signature", PROXY_DOC_SIGNATURE)], ["hush"])
+
+
+def test_rotation_accepts_the_previous_secret():
+    body = b'{"shop_id": 1}'
+    old = base64.b64encode(hmac.new(b"old", body, hashlib.sha256).digest()).decode()
+    assert verify_webhook_hmac(body, old, ["new", "old"])
+    assert not verify_webhook_hmac(body, old, ["new"])
+
+
+def test_freshness_window():
+    now = time.time()
+    assert is_fresh(str(int(now)), now=now)
+    assert not is_fresh(str(int(now) - 3600), now=now)
+    assert not is_fresh("yesterday", now=now)
+    assert not is_fresh(None, now=now)
+
+
+def _sign(body: bytes, secret: str) -> str:
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+@settings(max_examples=200, deadline=None)
+@given(body=st.binary(max_size=512), flip=st.integers(min_value=0), secret=st.text(min_size=1, max_size=40))
+def test_any_change_to_the_body_is_rejected(body: bytes, flip: int, secret: str):
+    header = _sign(body, secret)
+    assert verify_webhook_hmac(body, header, [secret])
+    tampered = body + b"x" if not body else body[: flip % len(body)] + bytes([body[flip % len(body)] ^ 1]) + body[flip % len(body) + 1:]
+    assert not verify_webhook_hmac(tampered, header, [secret])
+
+
+@settings(max_examples=200, deadline=None)
+@given(body=st.binary(max_size=256), header=st.text(max_size=60))
+def test_any_other_header_is_rejected(body: bytes, header: str):
+    real = _sign(body, "secret")
+    if header.strip() != real:
+        assert not verify_webhook_hmac(body, header, ["secret"])
+
+
+@settings(max_examples=100, deadline=None)
+@given(body=st.binary(max_size=256), secret=st.text(min_size=1, max_size=40), other=st.text(min_size=1, max_size=40))
+def test_any_other_secret_is_rejected(body: bytes, secret: str, other: str):
+    if secret != other:
+        assert not verify_webhook_hmac(body, _sign(body, other), [secret])

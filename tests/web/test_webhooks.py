@@ -1,0 +1,127 @@
+"""Webhook intake over real HTTP: verify, store durably, answer, queue after commit."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy import func, select
+
+from shopify_app import queue
+from shopify_app.models import PrivacyRequest, Shop, WebhookDelivery
+from tests.conftest import DEMO_SHOP, load_sample
+from tests.signing import API_SECRET, PREVIOUS_SECRET, json_body, webhook_headers
+
+TOPICS = ["customers/data_request", "customers/redact", "shop/redact"]
+SAMPLES = {"customers/data_request": "customers_data_request", "customers/redact": "customers_redact",
+           "shop/redact": "shop_redact", "app/uninstalled": "app_uninstalled"}
+
+
+def count(db_session, model) -> int:
+    return db_session.scalar(select(func.count()).select_from(model))
+
+
+@pytest.mark.parametrize("topic", TOPICS)
+def test_delivery_is_stored_with_its_deadline_and_queued(topic, post_webhook, db_session, redis_conn):
+    response = post_webhook(topic, load_sample(SAMPLES[topic]), webhook_id=f"wh-{topic}")
+    assert response.status_code == 200
+    privacy_request = db_session.scalars(select(PrivacyRequest)).one()
+    assert privacy_request.status == "received"
+    assert privacy_request.due_at - privacy_request.received_at == dt.timedelta(days=30)
+    delivery = db_session.scalars(select(WebhookDelivery)).one()
+    assert (delivery.webhook_id, delivery.topic, delivery.api_version) == (f"wh-{topic}", topic, "2026-10")
+    assert delivery.privacy_request_id == privacy_request.id
+    job = queue.get_queue(redis_conn).fetch_job(queue.privacy_job_id(privacy_request.id))
+    assert job is not None and job.args == [privacy_request.id]  # an id, never personal data
+    assert job.timeout and job.retries_left and job.failure_ttl
+
+
+@pytest.mark.parametrize("topic", TOPICS)
+@pytest.mark.parametrize("tamper", ["missing", "wrong-secret", "body-changed"])
+def test_bad_hmac_gets_401_and_stores_nothing(topic, tamper, client, db_session, redis_conn):
+    body = load_sample(SAMPLES[topic])
+    secret = "another-secret" if tamper == "wrong-secret" else API_SECRET
+    headers = webhook_headers(topic, body, shop=DEMO_SHOP, secret=secret)
+    if tamper == "missing":
+        del headers["X-Shopify-Hmac-Sha256"]
+    sent = body.replace(b"954889", b"954880") if tamper == "body-changed" else body
+    response = client.post(f"/webhooks/{topic}", content=sent, headers=headers)
+    assert response.status_code == 401
+    assert count(db_session, WebhookDelivery) == 0 and count(db_session, PrivacyRequest) == 0
+    assert count(db_session, Shop) == 0
+    assert redis_conn.keys("rq:job:*") == []
+
+
+def test_previous_secret_is_accepted_while_rotating(post_webhook, db_session):
+    assert post_webhook("customers/redact", load_sample("customers_redact"), secret=PREVIOUS_SECRET).status_code == 200
+    assert count(db_session, PrivacyRequest) == 1
+
+
+@pytest.mark.parametrize("topic,body", [
+    ("customers/data_request", b"not json"),
+    ("customers/data_request", b"[1, 2]"),
+    ("customers/data_request", json_body({"shop_id": 1, "shop_domain": DEMO_SHOP, "customer": {"id": 1}})),
+    ("customers/redact", json_body({"shop_id": 1, "shop_domain": DEMO_SHOP})),
+    ("customers/redact", json_body({"shop_id": 1, "shop_domain": DEMO_SHOP, "customer": {"id": "1"}})),
+    ("customers/redact", json_body({"shop_id": 1, "shop_domain": DEMO_SHOP, "customer": {"id": 1},
+                                    "orders_to_redact": ["x"]})),
+    ("shop/redact", json_body({"shop_domain": DEMO_SHOP})),
+    ("shop/redact", json_body({"shop_id": 1, "shop_domain": "other-shop.myshopify.com"})),
+    ("shop/redact", "\udcff".encode("utf-8", "surrogatepass")),
+])
+def test_malformed_body_gets_400_and_stores_nothing(topic, body, post_webhook, db_session):
+    assert post_webhook(topic, body).status_code == 400
+    assert count(db_session, WebhookDelivery) == 0 and count(db_session, PrivacyRequest) == 0
+
+
+def test_topic_header_must_match_the_path(client, db_session):
+    body = load_sample("customers_redact")
+    headers = webhook_headers("shop/redact", body, shop=DEMO_SHOP)
+    assert client.post("/webhooks/customers/redact", content=body, headers=headers).status_code == 400
+    assert client.post("/webhooks/orders/create", content=body,
+                       headers=webhook_headers("orders/create", body, shop=DEMO_SHOP)).status_code == 400
+    assert count(db_session, WebhookDelivery) == 0
+
+
+def test_duplicate_deliveries_create_one_request_and_one_job(post_webhook, db_session, redis_conn):
+    body = load_sample("customers_data_request")
+    for _ in range(3):
+        assert post_webhook("customers/data_request", body, webhook_id="same-id").status_code == 200
+    assert count(db_session, WebhookDelivery) == 1 and count(db_session, PrivacyRequest) == 1
+    assert len(queue.get_queue(redis_conn).job_ids) == 1
+
+
+def test_same_data_request_under_a_new_webhook_id_is_the_same_request(post_webhook, db_session):
+    body = load_sample("customers_data_request")
+    post_webhook("customers/data_request", body, webhook_id="first")
+    post_webhook("customers/data_request", body, webhook_id="second")
+    assert count(db_session, WebhookDelivery) == 2 and count(db_session, PrivacyRequest) == 1
+
+
+def test_concurrent_duplicates_create_one_request(post_webhook, db_session, redis_conn):
+    body = load_sample("customers_redact")
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        statuses = list(pool.map(lambda _: post_webhook("customers/redact", body, webhook_id="burst").status_code,
+                                 range(10)))
+    assert statuses == [200] * 10
+    assert count(db_session, WebhookDelivery) == 1 and count(db_session, PrivacyRequest) == 1
+    assert len(queue.get_queue(redis_conn).job_ids) == 1
+
+
+def test_oversized_body_is_refused(post_webhook, db_session):
+    body = json.dumps({"shop_id": 1, "shop_domain": DEMO_SHOP, "padding": "x" * 300_000}).encode()
+    assert post_webhook("shop/redact", body).status_code == 413
+    assert count(db_session, WebhookDelivery) == 0
+
+
+def test_app_uninstalled_forgets_tokens_and_is_idempotent(install_shop, post_webhook, db_session):
+    install_shop()
+    body = load_sample("app_uninstalled")
+    for webhook_id in ("u1", "u1", "u2"):
+        assert post_webhook("app/uninstalled", body, webhook_id=webhook_id).status_code == 200
+    shop = db_session.scalars(select(Shop)).one()
+    assert shop.uninstalled_at is not None
+    assert shop.access_token_encrypted is None and shop.refresh_token_encrypted is None
+    assert count(db_session, PrivacyRequest) == 0

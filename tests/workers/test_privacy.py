@@ -1,0 +1,215 @@
+"""Privacy jobs end to end: signed webhook → real Redis → real RQ worker → Shopify double → database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+
+from sqlalchemy import func, select
+
+from shopify_app.models import (
+    AuditEntry,
+    ConsentRecord,
+    PrivacyReport,
+    PrivacyRequest,
+    Shop,
+    ShopSettings,
+    ShopTombstone,
+    WebhookDelivery,
+)
+from shopify_app.services.identifiers import domain_hash, salted_hash
+from tests.conftest import DEMO_SHOP, load_sample
+from tests.signing import json_body
+
+
+def requests_in(db_session) -> list[PrivacyRequest]:
+    db_session.rollback()  # a fresh snapshot: SQLite transactions see the state at their start
+    return list(db_session.scalars(select(PrivacyRequest).order_by(PrivacyRequest.id)))
+
+
+def report_row(db_session, privacy_request_id: int) -> PrivacyReport:
+    return db_session.scalars(select(PrivacyReport).where(PrivacyReport.privacy_request_id == privacy_request_id)).one()
+
+
+def data_request_body(customer_id: int = 1001, orders: list[int] | None = None, request_id: int = 9999) -> bytes:
+    return json_body({"shop_id": 954889, "shop_domain": DEMO_SHOP, "orders_requested": orders or [],
+                      "customer": {"id": customer_id, "email": "camille.dubois@example.fr", "phone": "+33612345678"},
+                      "data_request": {"id": request_id}})
+
+
+def add_consent(db_session, shop_domain: str = DEMO_SHOP, *, customer_id: int | None = 1001,
+                visitor_id: str = "visitor-1") -> None:
+    shop = db_session.scalars(select(Shop).where(Shop.domain == shop_domain)).one()
+    db_session.add(ConsentRecord(shop_id=shop.id, visitor_id=visitor_id, customer_id=customer_id, action="custom",
+                                 analytics=True, marketing=False, preferences=True, sale_of_data=False, revision=1,
+                                 text_hash="a" * 64, language="fr", ip_truncated="203.0.113.0",
+                                 user_agent="Mozilla/5.0"))
+    db_session.commit()
+
+
+def test_data_request_compiles_a_complete_report(install_shop, post_webhook, run_worker, db_session):
+    install_shop()
+    add_consent(db_session)
+    assert post_webhook("customers/data_request", data_request_body()).status_code == 200
+    run_worker()
+
+    [privacy_request] = requests_in(db_session)
+    assert privacy_request.status == "completed", privacy_request.failure_reason
+    row = report_row(db_session, privacy_request.id)
+    assert row.sha256 == hashlib.sha256(row.json_document.encode()).hexdigest()
+    assert row.size_bytes == len(row.json_document.encode())
+    assert row.expires_at - row.created_at == dt.timedelta(days=30)
+    report = json.loads(row.json_document)
+
+    customer = report["customer"]
+    assert (customer["firstName"], customer["lastName"]) == ("Camille", "Dubois")
+    assert customer["defaultEmailAddress"]["marketingState"] == "SUBSCRIBED"
+    assert customer["defaultPhoneNumber"]["smsMarketingConsent"]["state"] == "SUBSCRIBED"
+    assert len(customer["addressesV2"]["nodes"]) == 2
+    assert sorted(o["name"] for o in report["orders"]) == ["#1001", "#1002"]  # #1002 is 95 days old
+    assert all(o["lineItems"]["nodes"] for o in report["orders"])
+    held = report["held_by_this_app"]
+    assert held["consent_records"][0]["choices"] == {"analytics": True, "marketing": False, "preferences": True,
+                                                     "sale_of_data": False}
+    assert {h["action"] for h in held["history"]} >= {"webhook.received", "job.started"}
+    assert report["policy"]["purposes"][1] == "Gestion des commandes"  # French: the shop's primary locale
+    assert report["controller"]["contact_email"] == "contact@lepetitlunetier.com"
+    assert report["unavailable"] == []
+    assert "Vos données personnelles" in row.html_document and "Camille" in row.html_document
+    assert row.language == "fr"
+
+
+def test_report_language_follows_the_merchants_setting(install_shop, post_webhook, run_worker, db_session):
+    install_shop()
+    shop = db_session.scalars(select(Shop)).one()
+    db_session.get(ShopSettings, shop.id).report_language = "en"
+    db_session.commit()
+    post_webhook("customers/data_request", data_request_body())
+    run_worker()
+    [privacy_request] = requests_in(db_session)
+    row = report_row(db_session, privacy_request.id)
+    assert row.language == "en" and "Your personal data" in row.html_document
+    assert json.loads(row.json_document)["policy"]["purposes"][1] == "Order management"
+
+
+def test_requested_orders_only_and_honest_about_what_could_not_be_read(install_shop, post_webhook, run_worker,
+                                                                      db_session, shopify_double):
+    shopify_double.set_scopes(DEMO_SHOP, ["read_customers", "read_orders"])  # no read_all_orders
+    install_shop()
+    camille = shopify_double.customer(DEMO_SHOP, 1001)
+    order_ids = sorted(int(o["id"].rsplit("/", 1)[1]) for o in shopify_double.store.shop(DEMO_SHOP).customer_orders(camille))
+    post_webhook("customers/data_request", data_request_body(orders=order_ids))
+    run_worker()
+    [privacy_request] = requests_in(db_session)
+    report = json.loads(report_row(db_session, privacy_request.id).json_document)
+    assert [o["name"] for o in report["orders"]] == ["#1001"]  # the 95-day-old order is not readable
+    reasons = " ".join(u["reason"] for u in report["unavailable"])
+    assert "read_all_orders" in reasons
+    assert any(u["source"].startswith("shopify.order.") for u in report["unavailable"])
+
+
+def test_shopify_throttling_and_errors_are_retried_and_the_report_is_still_right(
+        install_shop, post_webhook, run_worker, db_session, shopify_double):
+    install_shop()
+    shopify_double.fail_next("429", times=1, retry_after=0.05)
+    shopify_double.fail_next("throttled", times=1)
+    shopify_double.fail_next("500", times=1)
+    shopify_double.fail_next("502", times=1)
+    post_webhook("customers/data_request", data_request_body())
+    run_worker()
+    [privacy_request] = requests_in(db_session)
+    assert privacy_request.status == "completed" and privacy_request.attempts == 1
+    report = json.loads(report_row(db_session, privacy_request.id).json_document)
+    assert report["customer"]["firstName"] == "Camille" and len(report["orders"]) == 2
+
+
+def test_uninstalled_shop_gets_a_report_of_what_we_hold(install_shop, post_webhook, run_worker, db_session):
+    install_shop()
+    add_consent(db_session)
+    post_webhook("app/uninstalled", load_sample("app_uninstalled"))
+    post_webhook("customers/data_request", data_request_body())
+    run_worker()
+    [privacy_request] = requests_in(db_session)
+    assert privacy_request.status == "completed"
+    report = json.loads(report_row(db_session, privacy_request.id).json_document)
+    assert report["customer"] is None and report["orders"] == []
+    assert len(report["held_by_this_app"]["consent_records"]) == 1
+    assert report["unavailable"][0]["source"] == "shopify" and "uninstalled" in report["unavailable"][0]["reason"]
+
+
+def test_a_job_that_keeps_failing_ends_failed_with_a_reason_and_can_be_retried(
+        install_shop, post_webhook, run_worker, db_session, shopify_double, settings, redis_conn):
+    from shopify_app import queue
+
+    install_shop()
+    shopify_double.fail_next("500", times=100)
+    post_webhook("customers/data_request", data_request_body())
+    run_worker()
+    [privacy_request] = requests_in(db_session)
+    assert privacy_request.status == "failed"
+    assert "HTTP 500" in privacy_request.failure_reason
+    assert privacy_request.attempts == len(settings.job_retry_intervals) + 1
+
+    shopify_double.clear_failures()
+    privacy_request.status = "received"
+    db_session.commit()
+    assert queue.enqueue_privacy_request(redis_conn, settings, privacy_request.id, privacy_request.kind)
+    run_worker()
+    [privacy_request] = requests_in(db_session)
+    assert privacy_request.status == "completed" and privacy_request.failure_reason is None
+
+
+def test_customer_redact_erases_everything_about_the_customer_and_is_idempotent(
+        install_shop, post_webhook, run_worker, db_session):
+    install_shop()
+    add_consent(db_session, customer_id=1001, visitor_id="v-camille")
+    add_consent(db_session, customer_id=None, visitor_id="v-camille")  # same browser before logging in
+    add_consent(db_session, customer_id=1002, visitor_id="v-lucas")
+    post_webhook("customers/data_request", data_request_body())
+    run_worker()
+
+    body = load_sample("customers_redact")
+    post_webhook("customers/redact", body, webhook_id="redact-1")
+    run_worker()
+    requests = requests_in(db_session)
+    assert [r.status for r in requests] == ["completed", "completed"]
+    assert all(r.customer_email is None and r.customer_phone is None and r.customer_id is None for r in requests)
+    assert db_session.scalar(select(func.count()).select_from(PrivacyReport)) == 0
+    remaining = db_session.scalars(select(ConsentRecord)).all()
+    assert [r.visitor_id for r in remaining] == ["v-lucas"]
+
+    proof = db_session.scalars(select(AuditEntry).where(AuditEntry.action == "data.erased")).one().detail
+    assert proof["counts"]["consent_records_deleted"] == 2 and proof["counts"]["reports_deleted"] == 1
+    email_hash = proof["identifiers"]["email"]
+    assert salted_hash("camille.dubois@example.fr", email_hash["salt"]) == email_hash
+    assert "camille" not in json.dumps(proof).lower()
+
+    assert post_webhook("customers/redact", body, webhook_id="redact-2").status_code == 200  # sent again
+    run_worker()
+    assert [r.status for r in requests_in(db_session)] == ["completed", "completed", "completed"]
+    assert [r.visitor_id for r in db_session.scalars(select(ConsentRecord))] == ["v-lucas"]
+
+
+def test_shop_redact_leaves_only_a_tombstone_and_is_idempotent(install_shop, post_webhook, run_worker, db_session):
+    install_shop()
+    add_consent(db_session)
+    post_webhook("customers/data_request", data_request_body())
+    run_worker()
+    post_webhook("shop/redact", load_sample("shop_redact"), webhook_id="shop-redact-1")
+    run_worker()
+    db_session.rollback()  # a fresh snapshot: SQLite transactions see the state at their start
+    for model in (Shop, ShopSettings, PrivacyRequest, PrivacyReport, ConsentRecord, AuditEntry):
+        assert db_session.scalar(select(func.count()).select_from(model)) == 0, model
+    tombstone = db_session.scalars(select(ShopTombstone)).one()
+    assert tombstone.shop_domain_hash == domain_hash(DEMO_SHOP)
+    assert tombstone.counts["consent_records"] == 1 and tombstone.counts["privacy_requests"] == 2
+    # Delivery ids outlive the shop (no personal data) so a redelivery stays a no-op.
+    assert db_session.scalar(select(func.count()).select_from(WebhookDelivery)) == 2
+
+    post_webhook("shop/redact", load_sample("shop_redact"), webhook_id="shop-redact-1")
+    post_webhook("shop/redact", load_sample("shop_redact"), webhook_id="shop-redact-2")
+    run_worker()
+    db_session.rollback()  # a fresh snapshot: SQLite transactions see the state at their start
+    assert db_session.scalar(select(func.count()).select_from(Shop)) == 0
+    assert db_session.scalar(select(func.count()).select_from(PrivacyRequest)) == 0

@@ -1,0 +1,57 @@
+"""``python -m workers.cron``: RQ's cron scheduler, which queues the periodic maintenance jobs.
+
+The sweeper runs every minute. Running two of these (two machines) only queues
+the sweeper twice, which is harmless: it is idempotent.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from redis import Redis
+from rq.cron import CronJob, CronScheduler
+from rq.job import Job
+
+from shopify_app import queue
+from shopify_app.errors import ConfigurationError
+from shopify_app.settings import Settings
+from workers.job_logging import configure_logging
+from workers.maintenance import sweep_pending_requests
+
+SWEEP_INTERVAL_SECONDS = 60
+
+
+class JsonCronJob(CronJob):
+    """A cron job queued with our JSON serializer.
+
+    rq's ``CronJob.enqueue`` always uses the default (pickle) serializer, which
+    our JSON workers cannot read; this is the one line we change.
+    """
+
+    def enqueue(self, connection: Redis) -> Job:
+        return queue.get_queue(connection, self.queue_name).enqueue(
+            self.func_name, *self.args, **self.kwargs, **self.job_options
+        )
+
+
+def build_scheduler(settings: Settings) -> CronScheduler:
+    scheduler = CronScheduler(connection=queue.connect(settings.redis_url))
+    sweeper = JsonCronJob(queue_name=queue.MAINTENANCE_QUEUE, func=sweep_pending_requests,
+                          interval=SWEEP_INTERVAL_SECONDS, job_timeout=120, result_ttl=0, failure_ttl=3600)
+    scheduler._cron_jobs.append(sweeper)  # register() would build a pickle CronJob
+    return scheduler
+
+
+def main() -> int:
+    configure_logging()
+    try:
+        settings = Settings.from_env()
+    except ConfigurationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    build_scheduler(settings).start()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
