@@ -16,9 +16,10 @@ from shopify_app import queue
 from shopify_app.errors import ConfigurationError
 from shopify_app.settings import Settings
 from workers.job_logging import configure_logging
-from workers.maintenance import sweep_pending_requests
+from workers.maintenance import purge_expired_data, sweep_pending_requests
 
 SWEEP_INTERVAL_SECONDS = 60
+PURGE_CRON = "17 3 * * *"  # daily, at a quiet hour (UTC)
 
 
 class JsonCronJob(CronJob):
@@ -38,7 +39,9 @@ def build_scheduler(settings: Settings) -> CronScheduler:
     scheduler = CronScheduler(connection=queue.connect(settings.redis_url))
     sweeper = JsonCronJob(queue_name=queue.MAINTENANCE_QUEUE, func=sweep_pending_requests,
                           interval=SWEEP_INTERVAL_SECONDS, job_timeout=120, result_ttl=0, failure_ttl=3600)
-    scheduler._cron_jobs.append(sweeper)  # register() would build a pickle CronJob
+    purge = JsonCronJob(queue_name=queue.MAINTENANCE_QUEUE, func=purge_expired_data, cron=PURGE_CRON,
+                        job_timeout=1800, result_ttl=0, failure_ttl=7 * 24 * 3600)
+    scheduler._cron_jobs.extend([sweeper, purge])  # register() would build pickle CronJobs
     return scheduler
 
 

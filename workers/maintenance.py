@@ -7,9 +7,9 @@ import logging
 
 from redis import Redis
 
-from shopify_app import queue
+from shopify_app import db, queue
 from shopify_app.models import utcnow
-from shopify_app.services import privacy_requests
+from shopify_app.services import privacy_requests, retention
 from workers.context import job_context
 
 log = logging.getLogger(__name__)
@@ -48,3 +48,12 @@ def sweep_pending_requests(*, now: dt.datetime | None = None) -> dict[str, int]:
 def _forget_job(redis: Redis, job_id: str) -> None:
     # The job outlived its timeout, so its worker is gone; drop it so a fresh one can be queued.
     queue.delete_job(redis, job_id)
+
+
+def purge_expired_data(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """The daily retention job: delete what is past its retention period."""
+    with job_context() as ctx:
+        db.begin_write(ctx.session)
+        reports = retention.purge_expired_reports(ctx.session, now=now)
+        ctx.session.commit()
+        return {"privacy_reports": sum(reports.values())}

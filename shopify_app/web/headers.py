@@ -15,10 +15,10 @@ def frame_ancestors(shop_domain: str | None) -> str:
 
 def add_security_headers(response: Response) -> Response:
     # Embedded pages are framed by Shopify admin, so never X-Frame-Options;
-    # CSP frame-ancestors names the one shop that is signed in.
-    if response.mimetype == "text/html":
-        shop = g.get("shop_domain") or g.get("bounce_shop")
-        response.headers.setdefault("Content-Security-Policy", frame_ancestors(shop))
+    # CSP frame-ancestors names the one shop that is signed in (on every
+    # response, so an error page cannot be framed by anyone else either).
+    shop = g.get("shop_domain") or g.get("bounce_shop")
+    response.headers.setdefault("Content-Security-Policy", frame_ancestors(shop))
     response.headers.pop("X-Frame-Options", None)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")

@@ -82,6 +82,7 @@ def test_document_request_without_a_valid_token_goes_to_the_bounce_page(client, 
 def test_page_without_any_shop_is_refused_and_not_frameable(client):
     response = client.get("/")
     assert response.status_code == 400
+    assert response.headers["Content-Security-Policy"] == "frame-ancestors 'none'"
     health = client.get("/healthz")
     assert health.status_code == 200 and health.json() == {"database": True, "redis": True}
 

@@ -1,0 +1,105 @@
+"""The sweeper and the cron scheduler: nothing is lost when Redis or a worker goes away."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from sqlalchemy import func, select
+
+from shopify_app.models import AuditEntry, PrivacyReport, PrivacyRequest, utcnow
+from tests.conftest import ROOT, load_sample
+from tests.signing import API_KEY, API_SECRET, json_body
+from workers.cron import build_scheduler
+from workers.maintenance import purge_expired_data, sweep_pending_requests
+
+
+def statuses(db_session) -> list[str]:
+    db_session.rollback()
+    return [r.status for r in db_session.scalars(select(PrivacyRequest).order_by(PrivacyRequest.id))]
+
+
+def redact_body(customer_id: int) -> bytes:
+    return json_body({"shop_id": 1, "shop_domain": "demo-shop.myshopify.com",
+                      "customer": {"id": customer_id, "email": f"c{customer_id}@example.fr"}})
+
+
+def wait_for(condition, timeout: float = 20.0, interval: float = 0.1) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(interval)
+
+
+def test_deliveries_are_accepted_while_redis_is_down_and_done_once_it_is_back(
+        install_shop, post_webhook, run_worker, db_session, redis_server, redis_conn):
+    install_shop()
+    redis_server.stop()
+    try:
+        for customer_id in (1001, 1002, 1003):
+            assert post_webhook("customers/redact", redact_body(customer_id)).status_code == 200
+        assert post_webhook("customers/data_request", load_sample("customers_data_request")).status_code == 200
+        assert statuses(db_session) == ["received"] * 4
+    finally:
+        redis_server.start()  # back, and empty: it keeps nothing on disk
+    assert redis_conn.keys("rq:job:*") == []
+    assert sweep_pending_requests() == {"pending": 4, "queued": 4}
+    assert sweep_pending_requests() == {"pending": 4, "queued": 0}  # queued jobs are not queued twice
+    run_worker()
+    assert statuses(db_session) == ["completed"] * 4
+
+
+def test_cron_scheduler_queues_the_sweeper_which_a_json_worker_runs(post_webhook, run_worker, settings, db_session,
+                                                                     redis_conn):
+    post_webhook("customers/redact", redact_body(1001))
+    redis_conn.flushall()  # the job is lost
+    scheduler = build_scheduler(settings)
+    assert [job.func_name for job in scheduler.enqueue_jobs()] == ["workers.maintenance.sweep_pending_requests"]
+    run_worker()  # runs the sweeper, which queues the lost job, which the same burst then runs
+    assert statuses(db_session) == ["completed"]
+
+
+def test_a_worker_killed_mid_job_leaves_the_request_to_be_retried(
+        install_shop, post_webhook, run_worker, db_session, settings, shopify_double, tmp_path):
+    install_shop()
+    shopify_double.latency = 1.0  # every Shopify call takes a second: the job is still running when killed
+    post_webhook("customers/data_request", load_sample("customers_data_request"))
+    env = {**os.environ, "SHOPIFY_API_KEY": API_KEY, "SHOPIFY_API_SECRET": API_SECRET,
+           "TOKEN_ENCRYPTION_KEY": settings.token_encryption_key, "DATABASE_URL": settings.database_url,
+           "REDIS_URL": settings.redis_url, "SHOPIFY_SHOP_URL_TEMPLATE": settings.shop_url_template,
+           "INSTANCE_PATH": str(tmp_path)}
+    worker = subprocess.Popen([sys.executable, "-m", "workers"], cwd=ROOT, env=env, start_new_session=True,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: statuses(db_session) == ["processing"])
+    finally:
+        os.killpg(worker.pid, signal.SIGKILL)  # the worker and its work horse, mid-job
+        worker.wait(timeout=10)
+    assert statuses(db_session) == ["processing"]
+    assert db_session.scalar(select(func.count()).select_from(PrivacyReport)) == 0
+
+    shopify_double.latency = 0.0
+    later = utcnow() + dt.timedelta(hours=1)  # past the longest job timeout: the job cannot still be running
+    assert sweep_pending_requests(now=later)["queued"] == 1
+    run_worker()
+    db_session.rollback()
+    privacy_request = db_session.scalars(select(PrivacyRequest)).one()
+    assert privacy_request.status == "completed" and privacy_request.attempts == 2
+    assert db_session.scalar(select(func.count()).select_from(PrivacyReport)) == 1
+
+
+def test_expired_reports_are_purged_and_counted(install_shop, post_webhook, run_worker, db_session):
+    install_shop()
+    post_webhook("customers/data_request", load_sample("customers_data_request"))
+    run_worker()
+    assert purge_expired_data(now=utcnow() + dt.timedelta(days=29)) == {"privacy_reports": 0}
+    assert purge_expired_data(now=utcnow() + dt.timedelta(days=31)) == {"privacy_reports": 1}
+    db_session.rollback()
+    assert db_session.scalar(select(func.count()).select_from(PrivacyReport)) == 0
+    entry = db_session.scalars(select(AuditEntry).where(AuditEntry.action == "retention.purged")).one()
+    assert entry.detail == {"privacy_reports": 1}
