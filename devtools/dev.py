@@ -35,6 +35,8 @@ def demo_url(settings: Settings, port: int) -> str:
 
 def main() -> int:
     env = dict(os.environ)
+    # The Procfile names gunicorn, python and alembic: take them from this virtualenv.
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     children: list[subprocess.Popen[bytes]] = []
     redis_url = env.get("REDIS_URL", DEFAULT_REDIS_URL)
     private_redis = None
