@@ -1,0 +1,78 @@
+"""Intake under faults: a delivery that could not be committed gets a 5xx, so Shopify retries it."""
+
+from __future__ import annotations
+
+import threading
+
+import httpx
+import psutil
+import pytest
+from sqlalchemy import create_engine, func, select, text
+from werkzeug.serving import make_server
+
+from shopify_app import create_app
+from shopify_app.models import PrivacyRequest, WebhookDelivery
+from tests.conftest import DEMO_SHOP, load_sample
+from tests.signing import webhook_headers
+
+
+def serve(app):  # type: ignore[no-untyped-def]
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_database_down_answers_503_and_a_redelivery_is_accepted_later(settings, redis_conn, post_webhook,
+                                                                     db_session):
+    import dataclasses
+
+    unreachable = dataclasses.replace(settings, database_url="postgresql+psycopg://postgres@127.0.0.1:1/none")
+    server = serve(create_app(unreachable))
+    body = load_sample("customers_redact")
+    headers = webhook_headers("customers/redact", body, shop=DEMO_SHOP, webhook_id="retry-me")
+    try:
+        response = httpx.post(f"http://127.0.0.1:{server.server_port}/webhooks/customers/redact", content=body,
+                              headers=headers, timeout=30)
+    finally:
+        server.shutdown()
+    assert response.status_code == 503 and response.headers["Retry-After"]
+    # Shopify delivers the same webhook again once we are back: it is accepted then.
+    assert post_webhook("customers/redact", body, webhook_id="retry-me").status_code == 200
+    assert db_session.scalar(select(func.count()).select_from(PrivacyRequest)) == 1
+
+
+def test_a_locked_sqlite_database_answers_503_and_stores_nothing(settings, client, db_session):
+    if not settings.database_url.startswith("sqlite"):
+        pytest.skip("SQLite only: PostgreSQL does not lock the whole database")
+    locker = create_engine(settings.database_url, connect_args={"isolation_level": None})
+    body = load_sample("customers_redact")
+    with locker.connect() as connection:
+        connection.exec_driver_sql("BEGIN EXCLUSIVE")
+        try:
+            response = client.post("/webhooks/customers/redact", content=body,
+                                   headers=webhook_headers("customers/redact", body, shop=DEMO_SHOP))
+        finally:
+            connection.exec_driver_sql("ROLLBACK")
+    locker.dispose()
+    assert response.status_code == 503
+    assert db_session.scalar(select(func.count()).select_from(WebhookDelivery)) == 0
+
+
+def test_postgresql_connections_killed_mid_traffic_are_replaced(settings, post_webhook, db_session):
+    if not settings.database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only")
+    assert post_webhook("customers/redact", load_sample("customers_redact"), webhook_id="before").status_code == 200
+    # What a server restart does to every open connection, limited to this process's own
+    # connections so that nothing else using the database is disturbed.
+    our_ports = [c.laddr.port for c in psutil.Process().net_connections("tcp") if c.raddr and c.raddr.port == 5432]
+    assert our_ports
+    admin = create_engine(settings.database_url)
+    with admin.begin() as connection:
+        killed = connection.execute(text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                         "WHERE client_port = ANY(:ports) AND pid <> pg_backend_pid()"),
+                                    {"ports": our_ports}).scalar()
+    admin.dispose()
+    assert killed >= 1
+    db_session.close()
+    assert post_webhook("shop/redact", load_sample("shop_redact"), webhook_id="after").status_code == 200
+    assert db_session.scalar(select(func.count()).select_from(WebhookDelivery)) == 2
