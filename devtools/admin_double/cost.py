@@ -11,6 +11,8 @@ Estimate (close to Shopify's documented rules, not exact):
 The bucket holds ``maximum_available`` (2000) points and refills at ``restore_rate``
 (100/s).  A query whose requested cost is above what is available is throttled; a query
 above ``max_query_cost`` (1000) is rejected whatever the bucket holds (``MAX_COST_EXCEEDED``).
+As on Shopify, the requested cost is taken before the query runs and the difference with the
+actual cost (what the answer really holds, see :func:`actual_cost`) is refunded afterwards.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from graphql import (
     value_from_ast_untyped,
 )
 
-__all__ = ["CostBucket", "estimate_cost"]
+__all__ = ["CostBucket", "actual_cost", "estimate_cost"]
 
 
 class _Estimator:
@@ -116,6 +118,16 @@ def estimate_cost(schema: GraphQLSchema, document: DocumentNode, operation_name:
     return max(1, estimator.selections(operation.selection_set, schema.query_type))
 
 
+def actual_cost(data: Any) -> int:
+    """What an answer really cost: 1 per object returned, plus 2 per connection (``pageInfo``)."""
+    if isinstance(data, list):
+        return sum(actual_cost(item) for item in data)
+    if not isinstance(data, dict):
+        return 0
+    own = 2 if "pageInfo" in data or "nodes" in data or "edges" in data else 1
+    return own + sum(actual_cost(value) for value in data.values())
+
+
 class CostBucket:
     """Thread-safe leaky bucket per shop."""
 
@@ -139,6 +151,14 @@ class CostBucket:
                 level -= cost
             self._levels[shop] = (level, now)
             return ok, level
+
+    def refund(self, shop: str, points: float) -> float:
+        """Give back ``points`` (requested minus actual cost); return what is now available."""
+        with self._lock:
+            now = time.monotonic()
+            level = min(self.maximum_available, self._level(shop, now) + max(points, 0.0))
+            self._levels[shop] = (level, now)
+            return level
 
     def available(self, shop: str) -> float:
         with self._lock:

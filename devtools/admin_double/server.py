@@ -30,7 +30,7 @@ from werkzeug.wrappers import Request, Response
 
 from . import mutations, object_resolvers
 from .auth import TokenAuthority
-from .cost import CostBucket, estimate_cost
+from .cost import CostBucket, actual_cost, estimate_cost
 from .data import Store
 from .resolvers import RequestContext, field_resolver
 from .schema import API_VERSION, load_admin_schema, protected_fields, validate_ast
@@ -358,7 +358,9 @@ class AdminApiDouble(ShopApiMixin):
         if result.errors:
             answer["errors"] = [e.formatted for e in result.errors]
         answer["data"] = result.data
-        extensions: dict[str, Any] = {"cost": self.bucket.status(cost, cost, available)}
+        actual = min(cost, max(1, actual_cost(result.data)))
+        available = self.bucket.refund(shop, cost - actual)
+        extensions: dict[str, Any] = {"cost": self.bucket.status(cost, actual, available)}
         if ctx.search_warnings:
             extensions["search"] = ctx.search_warnings
         answer["extensions"] = extensions

@@ -203,11 +203,13 @@ class ShopifyAdminClient:
     def _remember_bucket(self, shop: str, cost: dict[str, Any] | None) -> None:
         status = (cost or {}).get("throttleStatus") or {}
         available, restore = status.get("currentlyAvailable"), status.get("restoreRate")
+        requested = (cost or {}).get("requestedQueryCost")
         if isinstance(available, (int, float)) and isinstance(restore, (int, float)) and restore > 0:
             with self._lock:
-                # Remember when the bucket will be back above a safe floor (10% of its size).
-                floor = 0.1 * float(status.get("maximumAvailable") or 1000)
-                wait = max(floor - float(available), 0.0) / float(restore)
+                # The next call is most often the next page of the same query: wait until the
+                # bucket holds what this one asked for, so it is not sent only to be throttled.
+                needed = float(requested) if isinstance(requested, (int, float)) else 0.0
+                wait = max(needed - float(available), 0.0) / float(restore)
                 self._buckets[shop] = time.monotonic() + wait
 
     def _wait_for_bucket(self, shop: str) -> None:
