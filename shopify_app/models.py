@@ -55,6 +55,12 @@ class RequestKind(enum.StrEnum):
     DATA_REQUEST = "data_request"
     CUSTOMER_REDACT = "customer_redact"
     SHOP_REDACT = "shop_redact"
+    # Rights a shopper asks for through the storefront form (web/proxy.py); the merchant fulfils them.
+    ACCESS = "access"
+    RECTIFICATION = "rectification"
+    ERASURE = "erasure"
+    OBJECTION = "objection"
+    POST_MORTEM_DIRECTIVE = "post_mortem_directive"
 
 
 class RequestStatus(enum.StrEnum):
@@ -100,6 +106,10 @@ class ShopSettings(Base):
     report_language: Mapped[str] = mapped_column(String(8), default="auto")
     policy: Mapped[dict[str, Any]] = mapped_column(default=dict)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # How long we keep what we store, in months (migration 0003; edited on the Settings page).
+    consent_retention_months: Mapped[int] = mapped_column(Integer, default=13, server_default="13")
+    request_retention_months: Mapped[int] = mapped_column(Integer, default=36, server_default="36")
+    audit_retention_months: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
 
 
 class WebhookDelivery(Base):
@@ -246,3 +256,121 @@ class OAuthState(Base):
     shop_domain: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     used_at: Mapped[dt.datetime | None]
+
+
+class BannerConfig(Base):
+    """The merchant's storefront consent banner: texts, categories and cookies, policy link.
+
+    ``config`` holds only what the merchant edits (see ``services/banner.py``); ``revision``
+    goes up whenever the texts or categories shown change, which asks every visitor again.
+    """
+
+    __tablename__ = "banner_configs"
+
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True)
+    config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class StorefrontRequest(Base):
+    """What a shopper sent through the storefront form, and the request's fulfilment details.
+
+    A guest's submission stays ``unconfirmed`` (no privacy request exists yet) until the
+    single-use link emailed to them is opened; then ``privacy_request_id`` points at the
+    request the merchant sees. Tokens are stored as SHA-256 only. Personal fields (email,
+    message, correction) are blanked by erasure and by retention.
+    """
+
+    __tablename__ = "storefront_requests"
+    __table_args__ = (
+        Index("ix_storefront_requests_status_created", "status", "created_at"),
+        Index("ix_storefront_requests_shop_customer_ref", "shop_id", "customer_ref"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    privacy_request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("privacy_requests.id", ondelete="CASCADE"), unique=True
+    )
+    status: Mapped[str] = mapped_column(String(16), default="unconfirmed")
+    right: Mapped[str] = mapped_column(String(32))
+    marketing_channel: Mapped[str | None] = mapped_column(String(16))
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    email: Mapped[str | None] = mapped_column(String(320))
+    message: Mapped[str | None] = mapped_column(Text)
+    correction: Mapped[str | None] = mapped_column(Text)
+    handling_note: Mapped[str | None] = mapped_column(Text)
+    # Where the app proxy is mounted on this shop (merchants may rename it): links in emails use it.
+    path_prefix: Mapped[str] = mapped_column(String(64), default="/apps/privacy")
+    # SHA-256 of "<shop id>:<Shopify customer id>": matches Shopify's later customers/redact after our erasure.
+    customer_ref: Mapped[str | None] = mapped_column(String(64))
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    token_expires_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    confirmed_at: Mapped[dt.datetime | None]
+    extended_months: Mapped[int] = mapped_column(Integer, default=0)
+    extension_reason: Mapped[str | None] = mapped_column(Text)
+    report_delivery: Mapped[str | None] = mapped_column(String(16))
+    report_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    report_token_expires_at: Mapped[dt.datetime | None]
+    report_link_sent_at: Mapped[dt.datetime | None]
+    report_downloads: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RetentionScan(Base):
+    """One run of the weekly search for customers past the retention period."""
+
+    __tablename__ = "retention_scans"
+    __table_args__ = (Index("ix_retention_scans_shop_started", "shop_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime | None]
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    cutoff: Mapped[dt.datetime]
+    customers_due: Mapped[int] = mapped_column(Integer, default=0)
+    pages: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class RetentionErasureBatch(Base):
+    """The merchant's "erase them all": progress of one batch job over retention-due customers."""
+
+    __tablename__ = "retention_erasure_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[dt.datetime | None]
+    finished_at: Mapped[dt.datetime | None]
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    actor: Mapped[str] = mapped_column(String(64))
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    succeeded: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RetentionDueCustomer(Base):
+    """A Shopify customer with no order and no update for longer than the retention period.
+
+    Only the id and Shopify's dates are kept (the merchant opens the customer in Shopify admin).
+    """
+
+    __tablename__ = "retention_due_customers"
+    __table_args__ = (
+        UniqueConstraint("shop_id", "customer_id"),
+        Index("ix_retention_due_customers_batch", "batch_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column(BigInteger)
+    shopify_created_at: Mapped[dt.datetime | None]
+    shopify_updated_at: Mapped[dt.datetime]
+    found_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    status: Mapped[str] = mapped_column(String(24), default="due")
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("retention_erasure_batches.id", ondelete="SET NULL"))
+    erasure_requested_at: Mapped[dt.datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)

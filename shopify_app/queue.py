@@ -7,6 +7,7 @@ keeps this module free of imports from ``workers``.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import TYPE_CHECKING
 
@@ -34,11 +35,15 @@ PRIVACY_JOBS: dict[str, str] = {
     RequestKind.DATA_REQUEST: "workers.privacy.compile_customer_data",
     RequestKind.CUSTOMER_REDACT: "workers.privacy.erase_customer_data",
     RequestKind.SHOP_REDACT: "workers.privacy.erase_shop_data",
+    # A storefront access request runs the same compile job once the merchant starts it; the other
+    # storefront kinds are fulfilled by the merchant's own actions and have no job.
+    RequestKind.ACCESS: "workers.privacy.compile_customer_data",
 }
 JOB_TIMEOUT_SECONDS: dict[str, int] = {
     RequestKind.DATA_REQUEST: 15 * 60,
     RequestKind.CUSTOMER_REDACT: 10 * 60,
     RequestKind.SHOP_REDACT: 30 * 60,
+    RequestKind.ACCESS: 15 * 60,
 }
 FAILURE_TTL_SECONDS = 35 * 24 * 3600  # longer than the legal month, so a failure stays inspectable
 RESULT_TTL_SECONDS = 3600
@@ -63,19 +68,25 @@ def privacy_job_id(privacy_request_id: int) -> str:
     return f"privacy-request-{privacy_request_id}"
 
 
-def enqueue_privacy_request(redis: Redis, settings: Settings, privacy_request_id: int, kind: str) -> bool:
+def enqueue_privacy_request(
+    redis: Redis, settings: Settings, privacy_request_id: int, kind: str, *, replace_started: bool = False
+) -> bool:
     """Queue the job for one request unless a live one exists. True if a job was queued now.
 
     A finished, failed or stopped job with the same id is replaced, so the
-    sweeper and the merchant's "retry" can both use this function.
+    sweeper and the merchant's "retry" can both use this function; so is a
+    ``started`` one when the caller knows its worker died (``replace_started``).
     """
+    if kind not in PRIVACY_JOBS:
+        return False  # fulfilled by the merchant's actions (services/fulfilment.py), not by a job
     job_id = privacy_job_id(privacy_request_id)
     try:
         existing = Job.fetch(job_id, connection=redis, serializer=JSONSerializer)
     except NoSuchJobError:
         existing = None
     if existing is not None:
-        if existing.get_status(refresh=False) in LIVE_STATUSES:
+        status = existing.get_status(refresh=False)
+        if status in LIVE_STATUSES and not (replace_started and status == JobStatus.STARTED):
             return False
         existing.delete()
     intervals = list(settings.job_retry_intervals)
@@ -109,15 +120,85 @@ def try_enqueue_privacy_request(redis: Redis, settings: Settings, privacy_reques
         return False
 
 
-def live_job_ids(redis: Redis, job_ids: list[str]) -> set[str]:
-    """The subset of ``job_ids`` that are queued, running or scheduled."""
+def jobs_to_requeue(redis: Redis, job_ids: list[str], *, started_before: dt.datetime) -> list[str]:
+    """The subset of ``job_ids`` that need a new job: none in Redis, a finished one, or one that died.
+
+    A job still marked ``started`` after ``started_before`` cannot be running any more (RQ kills a job
+    at its timeout), so its worker died; queued and scheduled jobs are left alone.
+    """
     jobs = Job.fetch_many(job_ids, connection=redis, serializer=JSONSerializer)
-    return {job.id for job in jobs if job is not None and job.get_status(refresh=False) in LIVE_STATUSES}
+    needed = []
+    for job_id, job in zip(job_ids, jobs, strict=True):
+        status = job.get_status(refresh=False) if job is not None else None
+        if status in (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED):
+            continue
+        if status == JobStatus.STARTED and job.started_at and job.started_at.replace(tzinfo=dt.UTC) > started_before:
+            continue
+        needed.append(job_id)
+    return needed
 
 
-def delete_job(redis: Redis, job_id: str) -> None:
+# -- storefront requests and retention: jobs the merchant starts --------------------------
+
+ACCESS_LINK_JOB = "workers.fulfilment.send_access_report_link"
+RETENTION_SCANS_JOB = "workers.retention_due.queue_retention_scans"
+RETENTION_SCAN_JOB = "workers.retention_due.scan_retention_due"
+RETENTION_ERASURE_JOB = "workers.retention_due.erase_retention_due"
+
+
+def access_link_job_id(privacy_request_id: int) -> str:
+    return f"access-report-link-{privacy_request_id}"
+
+
+def _enqueue_unique(redis: Redis, settings: Settings, queue_name: str, func: str, argument: int, job_id: str,
+                    timeout: int, depends_on: str | None = None) -> bool:
+    """Queue ``func(argument)`` as ``job_id`` unless a live job has that id; True if queued now."""
     try:
-        Job.fetch(job_id, connection=redis, serializer=JSONSerializer).delete()
+        existing = Job.fetch(job_id, connection=redis, serializer=JSONSerializer)
     except NoSuchJobError:
-        pass
+        existing = None
+    if existing is not None:
+        if existing.get_status(refresh=False) in LIVE_STATUSES:
+            return False
+        existing.delete()
+    intervals = list(settings.job_retry_intervals)
+    try:
+        # RQ refuses unique=True with a dependency; the id check above then stands alone.
+        get_queue(redis, queue_name).enqueue(
+            func, argument, job_id=job_id, unique=depends_on is None, job_timeout=timeout, depends_on=depends_on,
+            retry=Retry(max=len(intervals), interval=intervals) if intervals else None,
+            failure_ttl=FAILURE_TTL_SECONDS, result_ttl=RESULT_TTL_SECONDS, description=f"{func} {argument}",
+        )
+    except DuplicateJobError:
+        return False
+    return True
 
+
+def enqueue_access_fulfilment(redis: Redis, settings: Settings, privacy_request_id: int, *, email_link: bool) -> bool:
+    """Queue the compile job of a storefront access request and, if asked, the email of its link after it.
+
+    The email job depends on the compile job, so it runs once the report exists (the sweeper
+    queues it again if Redis lost it). Only ids reach Redis.
+    """
+    queued = enqueue_privacy_request(redis, settings, privacy_request_id, RequestKind.ACCESS)
+    if email_link:
+        enqueue_access_report_link(redis, settings, privacy_request_id, after=privacy_job_id(privacy_request_id))
+    return queued
+
+
+def enqueue_access_report_link(redis: Redis, settings: Settings, privacy_request_id: int, *,
+                               after: str | None = None) -> bool:
+    return _enqueue_unique(redis, settings, PRIVACY_QUEUE, ACCESS_LINK_JOB, privacy_request_id,
+                           access_link_job_id(privacy_request_id), 5 * 60, depends_on=after)
+
+
+def enqueue_retention_scan(redis: Redis, settings: Settings, shop_id: int) -> bool:
+    """Queue the search for customers past retention in one shop (one live scan per shop)."""
+    return _enqueue_unique(redis, settings, MAINTENANCE_QUEUE, RETENTION_SCAN_JOB, shop_id,
+                           f"retention-scan-{shop_id}", 60 * 60)
+
+
+def enqueue_retention_erasure(redis: Redis, settings: Settings, batch_id: int) -> bool:
+    """Queue one batch erasure; its progress is stored in the database, so a retry resumes it."""
+    return _enqueue_unique(redis, settings, PRIVACY_QUEUE, RETENTION_ERASURE_JOB, batch_id,
+                           f"retention-erasure-{batch_id}", 2 * 60 * 60)

@@ -11,6 +11,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
 
@@ -57,12 +58,22 @@ class Settings:
     shopify_retry_base_delay: float = 0.5
     # Waits between RQ retries of a failed privacy job; tests shorten them.
     job_retry_intervals: tuple[int, ...] = (10, 60, 300, 900, 3600)
+    # Outgoing email (shopify_app/mail.py): SMTP when set, else one .eml file per message in instance/outbox/.
+    smtp_url: str | None = None
+    mail_from: str = "privacy@localhost"
 
     def __post_init__(self) -> None:
         if not self.database_url:
             object.__setattr__(self, "database_url", f"sqlite:///{self.instance_path / 'app.sqlite3'}")
         if "{shop}" not in self.shop_url_template:
             raise ConfigurationError("SHOPIFY_SHOP_URL_TEMPLATE must contain '{shop}'.")
+        if self.smtp_url and urlsplit(self.smtp_url).scheme not in ("smtp", "smtps"):
+            raise ConfigurationError("SMTP_URL must look like smtp://user:password@host:port (or smtps://).")
+
+    @property
+    def outbox_path(self) -> Path:
+        """Where email goes when no SMTP server is configured (development, tests): one .eml per message."""
+        return self.instance_path / "outbox"
 
     @property
     def api_secrets(self) -> tuple[str, ...]:
@@ -122,6 +133,8 @@ class Settings:
             app_env=app_env,
             demo_mode=demo_mode,
             instance_path=instance_path,
+            smtp_url=env.get("SMTP_URL") or None,
+            mail_from=env.get("MAIL_FROM") or "privacy@localhost",
         )
 
 

@@ -32,6 +32,9 @@ from tests.signing import API_KEY, API_SECRET, PREVIOUS_SECRET
 from workers import context
 
 ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"  # Debian's package; Playwright never downloads a browser here
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
 DEMO_SHOP = "demo-shop.myshopify.com"
 OTHER_SHOP = "other-shop.myshopify.com"
 
@@ -53,6 +56,8 @@ def clean_database(database_url: str) -> Iterator[None]:
     with engine.begin() as connection:
         tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
         if engine.dialect.name == "postgresql":
+            # A session a test left open in a transaction would block TRUNCATE for ever: fail loudly instead.
+            connection.execute(text("SET LOCAL lock_timeout = '15s'"))
             connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         else:
             for table in tables:
@@ -66,6 +71,19 @@ def db_session(database_url: str) -> Iterator[Session]:
     yield session
     session.rollback()
     session.close()
+
+
+@pytest.fixture(scope="session")
+def chromium():  # type: ignore[no-untyped-def]
+    """One headless Chromium for the whole run: Playwright's sync API allows one instance per thread."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
 
 
 @pytest.fixture(scope="session")

@@ -15,11 +15,15 @@ from rq.job import Job
 from shopify_app import queue
 from shopify_app.errors import ConfigurationError
 from shopify_app.settings import Settings
+from workers.fulfilment import queue_owed_report_links
 from workers.job_logging import configure_logging
 from workers.maintenance import purge_expired_data, sweep_pending_requests
+from workers.retention_due import queue_retention_scans
 
 SWEEP_INTERVAL_SECONDS = 60
 PURGE_CRON = "17 3 * * *"  # daily, at a quiet hour (UTC)
+RETENTION_SCAN_CRON = "41 4 * * 1"  # weekly, Monday morning (UTC): customers past retention
+REPORT_LINKS_CRON = "23 * * * *"  # hourly: report-link emails still owed (their job was lost)
 
 
 class JsonCronJob(CronJob):
@@ -41,7 +45,12 @@ def build_scheduler(settings: Settings) -> CronScheduler:
                           interval=SWEEP_INTERVAL_SECONDS, job_timeout=120, result_ttl=0, failure_ttl=3600)
     purge = JsonCronJob(queue_name=queue.MAINTENANCE_QUEUE, func=purge_expired_data, cron=PURGE_CRON,
                         job_timeout=1800, result_ttl=0, failure_ttl=7 * 24 * 3600)
-    scheduler._cron_jobs.extend([sweeper, purge])  # register() would build pickle CronJobs
+    retention_scans = JsonCronJob(queue_name=queue.MAINTENANCE_QUEUE, func=queue_retention_scans,
+                                  cron=RETENTION_SCAN_CRON, job_timeout=600, result_ttl=0, failure_ttl=7 * 24 * 3600)
+    report_links = JsonCronJob(queue_name=queue.MAINTENANCE_QUEUE, func=queue_owed_report_links,
+                               cron=REPORT_LINKS_CRON, job_timeout=300, result_ttl=0, failure_ttl=24 * 3600)
+    # register() would build pickle CronJobs
+    scheduler._cron_jobs.extend([sweeper, purge, retention_scans, report_links])
     return scheduler
 
 

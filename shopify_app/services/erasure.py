@@ -20,6 +20,7 @@ from shopify_app.models import (
     Shop,
     ShopSettings,
     ShopTombstone,
+    StorefrontRequest,
 )
 from shopify_app.services.identifiers import domain_hash, salted_hash
 
@@ -47,7 +48,7 @@ def erase_customer_data(session: Session, privacy_request: PrivacyRequest) -> di
     related_ids = list(session.scalars(
         select(PrivacyRequest.id).where(PrivacyRequest.shop_id == shop_id, or_(*matchers))
     )) if matchers else []
-    related_ids = sorted({*related_ids, privacy_request.id})
+    related_ids = sorted({*related_ids, privacy_request.id} - {None})
 
     consent_deleted = 0
     if privacy_request.customer_id is not None:
@@ -69,9 +70,36 @@ def erase_customer_data(session: Session, privacy_request: PrivacyRequest) -> di
         .values(customer_id=None, customer_email=None, customer_phone=None, orders_requested=[], orders_to_redact=[])
         .execution_options(synchronize_session="fetch")
     ).rowcount
+    storefront_erased = _erase_storefront_requests(session, privacy_request, related_ids)
     proof["counts"] = {"consent_records_deleted": consent_deleted, "reports_deleted": reports_deleted,
-                       "privacy_requests_anonymised": anonymised, "orders_to_redact": orders_redacted}
+                       "privacy_requests_anonymised": anonymised, "orders_to_redact": orders_redacted,
+                       "storefront_requests_erased": storefront_erased}
     return proof
+
+
+def _erase_storefront_requests(session: Session, privacy_request: PrivacyRequest, related_ids: list[int]) -> int:
+    """What shoppers wrote in the storefront form: blanked on their requests, unconfirmed ones deleted."""
+    shop_id = privacy_request.shop_id
+    blanked = session.execute(
+        update(StorefrontRequest)
+        .where(StorefrontRequest.shop_id == shop_id, StorefrontRequest.privacy_request_id.in_(related_ids))
+        .values(email=None, message=None, correction=None, handling_note=None)
+        .execution_options(synchronize_session="fetch")
+    ).rowcount if related_ids else 0
+    deleted = 0
+    if privacy_request.customer_email:
+        email = privacy_request.customer_email.lower()
+        deleted = session.execute(
+            delete(StorefrontRequest).where(StorefrontRequest.shop_id == shop_id,
+                                            StorefrontRequest.privacy_request_id.is_(None),
+                                            func.lower(StorefrontRequest.email) == email)
+        ).rowcount
+    return blanked + deleted
+
+
+def erase_customer_by_id(session: Session, shop_id: int, customer_id: int) -> dict[str, Any]:
+    """Erase what we hold about one customer found without a request (retention). Does not commit."""
+    return erase_customer_data(session, PrivacyRequest(shop_id=shop_id, customer_id=customer_id))
 
 
 def erase_shop_data(session: Session, shop: Shop) -> dict[str, Any]:

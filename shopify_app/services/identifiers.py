@@ -20,3 +20,11 @@ def salted_hash(value: str, salt: str | None = None) -> dict[str, str]:
 def domain_hash(domain: str) -> str:
     """An unsalted hash of a shop domain, so a tombstone can be found again by the domain."""
     return hashlib.sha256(domain.strip().lower().encode()).hexdigest()
+
+
+def customer_ref(shop_id: int, customer_id: int) -> str:
+    """A stable hash of one shop's customer id, to recognise the customer later without keeping the id.
+
+    Unsalted on purpose (it must be found again); it only stands for an id Shopify already knows.
+    """
+    return hashlib.sha256(f"customer:{shop_id}:{customer_id}".encode()).hexdigest()

@@ -6,7 +6,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -18,6 +18,7 @@ from shopify_app.models import (
     RequestKind,
     RequestStatus,
     Shop,
+    StorefrontRequest,
     WebhookDelivery,
     utcnow,
 )
@@ -29,6 +30,11 @@ from shopify_app.platform.payloads import (
 from shopify_app.platform.topics import Topic
 from shopify_app.platform.webhooks import WebhookDelivery as Delivery
 from shopify_app.services import audit, shops
+from shopify_app.services.identifiers import customer_ref
+
+STOREFRONT_SOURCE = "storefront"
+REPORT_KINDS = (RequestKind.DATA_REQUEST, RequestKind.ACCESS)
+"""Kinds whose job compiles a report (the others' jobs erase)."""
 
 RESPONSE_PERIOD = dt.timedelta(days=30)
 """GDPR art. 12(3): answer within one month; Shopify asks for 30 days."""
@@ -83,6 +89,8 @@ def accept_delivery(session: Session, delivery: Delivery) -> AcceptedDelivery:
     record.privacy_request_id = privacy_request.id
     audit.record(session, shop.id, actor="shopify", action="webhook.received", privacy_request_id=privacy_request.id,
                  detail={"topic": delivery.topic.value, "webhook_id": delivery.webhook_id})
+    if privacy_request.kind == RequestKind.ERASURE:  # Shopify has now carried out a storefront erasure
+        mark_closed(session, privacy_request, outcome="erased", actor="shopify")
     session.commit()
     return AcceptedDelivery(privacy_request.id, privacy_request.kind, duplicate=False)
 
@@ -104,6 +112,24 @@ def _find_same_request(session: Session, shop: Shop, delivery: Delivery) -> Priv
         query = query.where(PrivacyRequest.customer_id == payload.customer.id, PrivacyRequest.status.in_(OPEN_STATUSES))
     else:
         query = query.where(PrivacyRequest.status.in_(OPEN_STATUSES))
+    found = session.scalars(query.order_by(PrivacyRequest.id).limit(1)).first()
+    if found is None and isinstance(payload, CustomersRedactPayload):
+        found = _storefront_erasure_awaiting_shopify(session, shop, payload.customer.id)
+    return found
+
+
+def _storefront_erasure_awaiting_shopify(session: Session, shop: Shop, customer_id: int) -> PrivacyRequest | None:
+    """A storefront erasure whose own part is done (our data erased, Shopify asked to erase): Shopify's redact ends it.
+
+    Its customer id was erased with the rest, so it is found by the hash kept for this purpose.
+    """
+    query = (
+        select(PrivacyRequest)
+        .join(StorefrontRequest, StorefrontRequest.privacy_request_id == PrivacyRequest.id)
+        .where(PrivacyRequest.shop_id == shop.id, PrivacyRequest.kind == RequestKind.ERASURE,
+               PrivacyRequest.status == RequestStatus.COMPLETED,
+               StorefrontRequest.customer_ref == customer_ref(shop.id, customer_id))
+    )
     return session.scalars(query.order_by(PrivacyRequest.id).limit(1)).first()
 
 
@@ -163,16 +189,13 @@ def get_request(session: Session, shop_id: int, privacy_request_id: int) -> Priv
     return privacy_request
 
 
-def requests_needing_a_job(session: Session, *, stale_before: dt.datetime, limit: int = 500) -> Sequence[PrivacyRequest]:
-    """Requests the sweeper must (re)queue: received ones, and processing ones whose job must have died."""
+def open_requests(session: Session, *, limit: int = 1000) -> Sequence[PrivacyRequest]:
+    """Requests that must have a job (received or processing), oldest first, across all shops (the sweeper)."""
     query = (
         select(PrivacyRequest)
-        .where(
-            or_(
-                PrivacyRequest.status == RequestStatus.RECEIVED,
-                (PrivacyRequest.status == RequestStatus.PROCESSING) & (PrivacyRequest.started_at < stale_before),
-            )
-        )
+        .where(PrivacyRequest.status.in_(OPEN_STATUSES))
+        # A storefront request waits for the merchant; it has a job only once they start one (``processing``).
+        .where((PrivacyRequest.source != STOREFRONT_SOURCE) | (PrivacyRequest.status == RequestStatus.PROCESSING))
         .order_by(PrivacyRequest.received_at)
         .limit(limit)
     )
@@ -194,7 +217,7 @@ def mark_completed(session: Session, privacy_request: PrivacyRequest, detail: di
     privacy_request.status = RequestStatus.COMPLETED
     privacy_request.completed_at = utcnow()
     privacy_request.failure_reason = None
-    action = "report.compiled" if privacy_request.kind == RequestKind.DATA_REQUEST else "data.erased"
+    action = "report.compiled" if privacy_request.kind in REPORT_KINDS else "data.erased"
     audit.record(session, privacy_request.shop_id, actor="system", action=action,
                  privacy_request_id=privacy_request.id, detail=detail)
 
@@ -206,3 +229,13 @@ def mark_failed(session: Session, privacy_request: PrivacyRequest, reason: str, 
         privacy_request.status = RequestStatus.FAILED
     audit.record(session, privacy_request.shop_id, actor="system", action="job.failed",
                  privacy_request_id=privacy_request.id, detail={"reason": reason[:500], "final": final})
+
+
+def mark_closed(session: Session, privacy_request: PrivacyRequest, *, outcome: str, actor: str) -> None:
+    """Close a request that another party finished (Shopify's redact after a storefront erasure). Does not commit."""
+    previous = privacy_request.status
+    privacy_request.status = RequestStatus.CLOSED
+    privacy_request.closed_at = utcnow()
+    privacy_request.outcome = outcome
+    audit.record(session, privacy_request.shop_id, actor=actor, action="request.closed",
+                 privacy_request_id=privacy_request.id, detail={"outcome": outcome, "previous_status": previous})

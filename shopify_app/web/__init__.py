@@ -9,7 +9,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from shopify_app.errors import AppError
-from shopify_app.web import admin, api, auth, headers, health, webhooks
+from shopify_app.web import admin, admin_api, api, auth, fulfilment_api, headers, health, proxy, storefront, webhooks
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ def _handle_database_unavailable(exc: OperationalError) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    for module in (webhooks, admin, api, auth, health):
+    for module in (webhooks, admin, admin_api, api, auth, health, storefront, proxy, fulfilment_api):
         app.register_blueprint(module.bp)
     headers.init_app(app)
     app.register_error_handler(AppError, _handle_app_error)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
@@ -9,7 +10,8 @@ from flask import Blueprint, Response, g, jsonify, request
 from shopify_app import db
 from shopify_app.errors import MalformedPayloadError, NotFoundError
 from shopify_app.models import PrivacyRequest, RequestKind, RequestStatus, ShopSettings, utcnow
-from shopify_app.services import privacy_requests, report_downloads
+from shopify_app.services import banner, consent, privacy_requests, report_downloads
+from shopify_app.web.context import admin_client, settings, token_cipher
 from shopify_app.web.guards import session_token_required
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -87,3 +89,37 @@ def download_report(privacy_request_id: int) -> Response:
     response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+# -- consent proofs and the storefront banner ------------------------------------------
+
+
+@bp.get("/consent-records")
+@session_token_required
+def list_consent_records() -> Response:
+    limit, offset = _page_args()
+    rows = consent.list_consent_records(db.session(), g.shop.id, **consent.parse_filters(request.args),
+                                        limit=limit, offset=offset)
+    return jsonify(records=[consent.record_json(r) for r in rows], limit=limit, offset=offset)
+
+
+@bp.get("/banner")
+@session_token_required
+def get_banner() -> Response:
+    return jsonify(banner.get_banner_config(db.session(), g.shop))
+
+
+@bp.put("/banner")
+@session_token_required
+def put_banner() -> Response:
+    config = banner.update_banner(db.session(), admin_client(), token_cipher(), g.shop, request.get_json(silent=True),
+                                  actor=f"merchant:{g.session_token.user_id}")
+    return jsonify(config)
+
+
+@bp.get("/banner/embed-status")
+@session_token_required
+def banner_embed_status() -> Response:
+    status = banner.banner_embed_status(db.session(), admin_client(), token_cipher(), g.shop,
+                                        api_key=settings().api_key)
+    return jsonify(dataclasses.asdict(status))

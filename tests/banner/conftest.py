@@ -28,15 +28,6 @@ EXT = ROOT / "extensions" / "consent-banner"
 ASSETS = EXT / "assets"
 LIQUID = EXT / "blocks" / "consent-banner.liquid"
 ARTIFACTS = ROOT / "tests" / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 ENDPOINT = "/apps/privacy/consent"
 PAGE_PATH = "/products/sunglasses"
 
@@ -289,15 +280,8 @@ def server(_http_server):
 
 
 @pytest.fixture(scope="session")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+def browser(chromium):
+    return chromium  # the session's one browser (tests/conftest.py)
 
 
 @pytest.fixture

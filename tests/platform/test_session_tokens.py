@@ -34,7 +34,9 @@ def test_previous_secret_is_accepted_during_rotation():
         pytest.param(make_session_token(SHOP, secret="wrong-secret-0123456789abcdef0123456789"), id="bad-signature"),
         pytest.param(make_session_token(SHOP, aud="another-app"), id="wrong-aud"),
         pytest.param(make_session_token(SHOP, now=time.time() - 120), id="expired"),
-        pytest.param(make_session_token(SHOP, nbf=int(time.time()) + 60), id="not-yet-valid"),
+        # Built at collection time: far enough ahead that a long suite cannot reach nbf before this test runs.
+        pytest.param(make_session_token(SHOP, nbf=int(time.time()) + 3600, exp=int(time.time()) + 7200),
+                     id="not-yet-valid"),
         pytest.param(make_session_token(SHOP, iss="https://evil-shop.myshopify.com/admin"), id="iss-dest-mismatch"),
         pytest.param(make_session_token("evil.example.com"), id="not-a-shop"),
         pytest.param(make_session_token(SHOP, exp=None), id="no-exp"),

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import signal
 import subprocess
 import sys
 import time
 
-from sqlalchemy import func, select
+import psutil
+import pytest
+from sqlalchemy import create_engine, func, select
 
 from shopify_app.models import AuditEntry, PrivacyReport, PrivacyRequest, utcnow
 from tests.conftest import ROOT, load_sample
@@ -28,7 +29,29 @@ def redact_body(customer_id: int) -> bytes:
                       "customer": {"id": customer_id, "email": f"c{customer_id}@example.fr"}})
 
 
-def wait_for(condition, timeout: float = 20.0, interval: float = 0.1) -> None:
+def kill_worker_tree(worker: subprocess.Popen[bytes]) -> None:
+    """SIGKILL a worker and everything it forked: RQ's work horse calls setsid(), so killpg would miss it."""
+    parent = psutil.Process(worker.pid)
+    family = [*parent.children(recursive=True), parent]
+    for process in family:
+        try:
+            process.kill()
+        except psutil.NoSuchProcess:
+            pass
+    worker.wait(timeout=10)
+    psutil.wait_procs(family, timeout=10)
+
+
+def start_worker(settings, tmp_path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "SHOPIFY_API_KEY": API_KEY, "SHOPIFY_API_SECRET": API_SECRET,
+           "TOKEN_ENCRYPTION_KEY": settings.token_encryption_key, "DATABASE_URL": settings.database_url,
+           "REDIS_URL": settings.redis_url, "SHOPIFY_SHOP_URL_TEMPLATE": settings.shop_url_template,
+           "INSTANCE_PATH": str(tmp_path)}
+    return subprocess.Popen([sys.executable, "-m", "workers"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+
+def wait_for(condition, timeout: float = 60.0, interval: float = 0.1) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
@@ -69,17 +92,11 @@ def test_a_worker_killed_mid_job_leaves_the_request_to_be_retried(
     install_shop()
     shopify_double.latency = 1.0  # every Shopify call takes a second: the job is still running when killed
     post_webhook("customers/data_request", load_sample("customers_data_request"))
-    env = {**os.environ, "SHOPIFY_API_KEY": API_KEY, "SHOPIFY_API_SECRET": API_SECRET,
-           "TOKEN_ENCRYPTION_KEY": settings.token_encryption_key, "DATABASE_URL": settings.database_url,
-           "REDIS_URL": settings.redis_url, "SHOPIFY_SHOP_URL_TEMPLATE": settings.shop_url_template,
-           "INSTANCE_PATH": str(tmp_path)}
-    worker = subprocess.Popen([sys.executable, "-m", "workers"], cwd=ROOT, env=env, start_new_session=True,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worker = start_worker(settings, tmp_path)
     try:
         wait_for(lambda: statuses(db_session) == ["processing"])
     finally:
-        os.killpg(worker.pid, signal.SIGKILL)  # the worker and its work horse, mid-job
-        worker.wait(timeout=10)
+        kill_worker_tree(worker)  # the worker and its work horse, mid-job
     assert statuses(db_session) == ["processing"]
     assert db_session.scalar(select(func.count()).select_from(PrivacyReport)) == 0
 
@@ -103,3 +120,44 @@ def test_expired_reports_are_purged_and_counted(install_shop, post_webhook, run_
     assert db_session.scalar(select(func.count()).select_from(PrivacyReport)) == 0
     entry = db_session.scalars(select(AuditEntry).where(AuditEntry.action == "retention.purged")).one()
     assert entry.detail == {"privacy_reports": 1}
+
+
+def test_a_worker_killed_mid_erase_leaves_the_request_to_be_retried(
+        install_shop, post_webhook, run_worker, db_session, settings, redis_conn, tmp_path):
+    if not settings.database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only: holding one table is how the test catches the job mid-way")
+    install_shop()
+    post_webhook("customers/redact", redact_body(1001))
+    # Hold a table the erase writes to, so the job is caught mid-way, after it marked the request processing.
+    locker = create_engine(settings.database_url)
+    connection = locker.connect()
+    transaction = connection.begin()
+    connection.exec_driver_sql("LOCK TABLE consent_records IN ACCESS EXCLUSIVE MODE")
+    worker = start_worker(settings, tmp_path)
+    try:
+        wait_for(lambda: statuses(db_session) == ["processing"])
+    finally:
+        kill_worker_tree(worker)
+        transaction.rollback()
+        connection.close()
+        locker.dispose()
+    assert sweep_pending_requests()["queued"] == 0  # as far as Redis knows, the job may still be running
+    later = utcnow() + dt.timedelta(hours=1)  # past the longest job timeout: it cannot be
+    assert sweep_pending_requests(now=later)["queued"] == 1
+    run_worker()
+    assert statuses(db_session) == ["completed"]
+    proof = db_session.scalars(select(AuditEntry).where(AuditEntry.action == "data.erased")).one()
+    assert proof.detail["counts"]["privacy_requests_anonymised"] == 1
+
+
+def test_a_processing_request_whose_job_vanished_is_requeued_at_once(
+        install_shop, post_webhook, db_session, redis_conn, run_worker):
+    post_webhook("customers/redact", redact_body(1001))
+    request = db_session.scalars(select(PrivacyRequest)).one()
+    request.status = "processing"  # as a worker leaves it, just before Redis restarts empty
+    request.started_at = utcnow()
+    db_session.commit()
+    redis_conn.flushall()
+    assert sweep_pending_requests()["queued"] == 1
+    run_worker()
+    assert statuses(db_session) == ["completed"]

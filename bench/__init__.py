@@ -1,0 +1,1 @@
+"""Benchmarks, run by hand; results in ``bench/README.md``."""

@@ -1,0 +1,308 @@
+"""Webhook intake throughput and report compile time; writes its results into ``bench/README.md``.
+
+    .venv/bin/python bench/webhooks.py [--quick]
+
+1. Our intake (``shopify_app:create_app()``) and a minimal one (``bench/minimal_app.py``) are each
+   served by gunicorn as in the Procfile, on PostgreSQL database ``bench`` and a private Redis, and
+   driven by 16 threads posting signed ``customers/redact`` deliveries. Both are then profiled
+   serially in this process.
+2. ``compile_customer_data`` runs for a customer with 250 orders against the Admin API double with
+   50 ms added to every call.
+
+Everything stays on 127.0.0.1; every loop is bounded in count and time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# Run as a script, Python puts bench/ first on the path, where bench/workers.py would shadow the
+# ``workers`` package: import from the project root instead.
+sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() not in (ROOT, ROOT / "bench"))]
+
+from redis import Redis  # noqa: E402
+
+from bench import intake  # noqa: E402
+from bench.compile_time import CompileResult, measure_compile  # noqa: E402
+from devtools.admin_double.cost import CostBucket  # noqa: E402
+
+README = Path(__file__).resolve().parent / "README.md"
+BEGIN, END = "<!-- webhooks:begin -->", "<!-- webhooks:end -->"
+OURS, MINIMAL = "shopify_app:create_app()", "bench.minimal_app:create_app()"
+CLIENTS = 16
+P99_TARGET_MS = 100.0
+RATIO_TARGET = 0.8
+COMPILE_TARGET_S = 10.0
+DISTURBED_CORES = 0.3  # wait (a little) before a slice while other processes use more than this
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """How much to measure: ``--quick`` checks the harness, the default produces the figures."""
+
+    warmup: float  # before the first slice; later slices get SLICE_WARMUP
+    duration: float  # measured seconds per app and worker count, split into slices
+    slices: int
+    quiet_wait: float  # at most this long before each slice, waiting for other work on the machine to stop
+    worker_counts: tuple[int, ...]
+    profile_requests: int
+    compile_buckets: tuple[str, ...]
+
+
+CORES = os.cpu_count() or 1
+PRIMARY_WORKERS = 2 * CORES + 1  # gunicorn's own advice for sync workers
+FULL = Plan(warmup=3, duration=20, slices=4, quiet_wait=30, worker_counts=(2, PRIMARY_WORKERS, 4 * CORES + 1),
+            profile_requests=1000, compile_buckets=("standard", "plus", "unthrottled"))
+QUICK = Plan(warmup=1, duration=6, slices=2, quiet_wait=5, worker_counts=(PRIMARY_WORKERS,), profile_requests=200,
+             compile_buckets=("unthrottled",))
+SLICE_WARMUP = 1.0
+BUCKETS: dict[str, tuple[str, Callable[[], CostBucket | None]]] = {
+    "standard": ("the double's bucket: 2,000 points, 100/s (Standard plan rate)", lambda: None),
+    "plus": ("bucket of 20,000 points, 1,000/s (Shopify Plus rate)", lambda: CostBucket(20_000, 1_000)),
+    "unthrottled": ("no throttling (to isolate the rest)", lambda: CostBucket(1e12, 1e12)),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class IntakeRun:
+    app: str
+    workers: int
+    result: intake.LoadResult
+    rows: int
+    jobs: int
+
+
+def run_intake(env: intake.BenchEnv, plan: Plan) -> list[IntakeRun]:
+    """For each worker count, serve both apps at once and load them in turn, slice by slice.
+
+    Alternating short slices (ours, minimal, minimal, ours, ...) spreads whatever
+    else runs on the machine over both apps, so their ratio stays fair.
+    """
+    runs = []
+    for workers in plan.worker_counts:
+        intake.reset_state(env)
+        parts: dict[str, list[intake.LoadResult]] = {OURS: [], MINIMAL: []}
+        with intake.Gunicorn(OURS, workers, env) as ours, intake.Gunicorn(MINIMAL, workers, env) as minimal:
+            servers = {OURS: ours, MINIMAL: minimal}
+            for index in range(plan.slices):
+                for app in (OURS, MINIMAL) if index % 2 == 0 else (MINIMAL, OURS):
+                    intake.wait_for_quiet(max_cores=DISTURBED_CORES, max_wait=plan.quiet_wait)
+                    server = servers[app]
+                    parts[app].append(intake.run_load(
+                        server.url, env.api_secret, server.pids(), _pid(env), clients=CLIENTS,
+                        warmup=plan.warmup if index == 0 else SLICE_WARMUP, duration=plan.duration / plan.slices))
+        rows, our_jobs = intake.count_effects(env, "privacy")
+        for app, jobs in ((OURS, our_jobs), (MINIMAL, intake.count_effects(env, "minimal")[1])):
+            result = intake.LoadResult.merge(parts[app])
+            runs.append(IntakeRun(app, workers, result, rows if app == OURS else 0, jobs))
+            print(f"  {app} workers={workers}: {result.throughput:.0f} req/s, p99 {result.p99_ms:.0f} ms, "
+                  f"errors {result.errors}, other load {result.disturbance:.2f} cores", flush=True)
+    return runs
+
+
+def _pid(env: intake.BenchEnv) -> int:
+    assert env.redis.process is not None
+    return env.redis.process.pid
+
+
+# -- report -----------------------------------------------------------------------------------------
+
+
+def machine_line(env: intake.BenchEnv) -> str:
+    meminfo = Path("/proc/meminfo").read_text()
+    mem_kb = int(re.search(r"MemTotal:\s+(\d+)", meminfo).group(1))  # type: ignore[union-attr]
+    redis_version = Redis.from_url(env.redis.url).info("server")["redis_version"]
+    from importlib.metadata import version
+
+    return (f"{CORES} cores (os.cpu_count()), {mem_kb / 1024 / 1024:.1f} GiB RAM (MemTotal), "
+            f"Python {platform.python_version()}, PostgreSQL {intake.postgres_version()}, Redis {redis_version}, "
+            f"gunicorn {version('gunicorn')}, {platform.system()} {platform.release()}")
+
+
+def code_line() -> str:
+    """Which code was measured: the commit, and whether the app's files had uncommitted changes then."""
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
+    dirty = subprocess.run(["git", "status", "--porcelain", "--", "shopify_app", "workers", "migrations"], cwd=ROOT,
+                           capture_output=True, text=True).stdout
+    return f"commit {head.strip() or '?'}" + (" with uncommitted changes in the app" if dirty.strip() else "")
+
+
+def _f(value: float, digits: int = 0) -> str:
+    return f"{value:,.{digits}f}"
+
+
+def intake_table(runs: list[IntakeRun]) -> list[str]:
+    lines = ["| app | gunicorn workers | req/s | p50 ms | p95 ms | p99 ms | max ms | errors | rows / jobs created "
+             "| CPU cores: gunicorn · postgres · redis · load generator | other processes (cores) |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |"]
+    for run in sorted(runs, key=lambda r: (r.workers, r.app != OURS)):
+        r, cpu = run.result, run.result.cpu_cores
+        name = "ours" if run.app == OURS else "minimal"
+        lines.append(
+            f"| {name} | {run.workers} | {_f(r.throughput)} | {_f(r.p50_ms, 1)} | {_f(r.p95_ms, 1)} | "
+            f"{_f(r.p99_ms, 1)} | {_f(r.max_ms, 1)} | {r.errors} of {r.requests} ({r.error_rate:.2%}) | "
+            f"{run.rows:,} / {run.jobs:,} | {cpu['gunicorn']:.2f} · {cpu['postgres']:.2f} · {cpu['redis']:.2f} · "
+            f"{cpu['load generator']:.2f} | {r.disturbance:.2f} |")
+    return lines
+
+
+def server_cpu_ms(result: intake.LoadResult) -> float:
+    """CPU spent per delivery by gunicorn, PostgreSQL and Redis together (ms)."""
+    cpu = result.cpu_cores
+    return (cpu["gunicorn"] + cpu["postgres"] + cpu["redis"]) / result.throughput * 1000 if result.throughput else 0.0
+
+
+def verdict_lines(runs: list[IntakeRun]) -> list[str]:
+    by_key = {(r.app, r.workers): r.result for r in runs}
+    lines = ["| gunicorn workers | ours / minimal throughput | ratio ≥ 0.8 | our p99 | p99 < 100 ms "
+             "| server CPU per delivery: ours / minimal |",
+             "| ---: | ---: | :---: | ---: | :---: | ---: |"]
+    for workers in sorted({r.workers for r in runs}):
+        ours, minimal = by_key[(OURS, workers)], by_key[(MINIMAL, workers)]
+        ratio = ours.throughput / minimal.throughput if minimal.throughput else float("nan")
+        lines.append(f"| {workers} | {_f(ours.throughput)} / {_f(minimal.throughput)} = **{ratio:.2f}** | "
+                     f"{'yes' if ratio >= RATIO_TARGET else 'no'} | {_f(ours.p99_ms, 1)} ms | "
+                     f"{'yes' if ours.p99_ms < P99_TARGET_MS else 'no'} | "
+                     f"{server_cpu_ms(ours):.2f} ms / {server_cpu_ms(minimal):.2f} ms |")
+    return lines
+
+
+def profile_lines(ours: intake.IntakeProfile, minimal: intake.IntakeProfile, requests: int) -> list[str]:
+    lines = [f"Serial, in this process (Flask test client, no gunicorn, no contention), {requests} deliveries each:",
+             "",
+             "| per delivery | ours | minimal |", "| --- | ---: | ---: |",
+             f"| wall time | {ours.wall_ms:.2f} ms | {minimal.wall_ms:.2f} ms |",
+             f"| CPU time of the Python process | {ours.cpu_ms:.2f} ms | {minimal.cpu_ms:.2f} ms |",
+             f"| SQL statements (SQLAlchemy) | {ours.sql_statements:.1f} | {minimal.sql_statements:.1f} |",
+             f"| PostgreSQL round trips (psycopg waits: statements, COMMIT, pool pre-ping) | "
+             f"{ours.postgres_round_trips:.1f} | {minimal.postgres_round_trips:.1f} |",
+             f"| Redis round trips | {ours.redis_round_trips:.1f} | {minimal.redis_round_trips:.1f} |",
+             "", "Where our delivery's wall time goes (cProfile cumulative, which inflates Python-heavy steps):", "",
+             "| step | ms per delivery |", "| --- | ---: |"]
+    lines += [f"| {label} | {ms:.2f} |" for label, ms in ours.steps_ms.items()]
+    return lines
+
+
+def compile_lines(results: list[CompileResult]) -> list[str]:
+    lines = ["| Admin API cost model | wall time | < 10 s | GraphQL calls (of which throttled retries) | "
+             "requested cost of all calls (points) | report JSON / HTML | orders in report |",
+             "| --- | ---: | :---: | ---: | ---: | ---: | ---: |"]
+    for r in results:
+        lines.append(f"| {BUCKETS[r.label][0]} | {r.seconds:.2f} s | {'yes' if r.seconds < COMPILE_TARGET_S else 'no'}"
+                     f" | {r.graphql_calls} ({r.throttled_calls}) | {r.requested_cost:,} | "
+                     f"{r.report_json_bytes / 1024:,.0f} KiB / {r.report_html_bytes / 1024:,.0f} KiB | "
+                     f"{r.orders_in_report} |")
+    return lines
+
+
+def worker_note(plan: Plan) -> str:
+    notes = {PRIMARY_WORKERS: "2 x cores + 1, gunicorn's advice for sync workers, and the headline",
+             2: "the Procfile default (`WEB_CONCURRENCY`)", 4 * CORES + 1: "4 x cores + 1, to see over-subscription"}
+    return "; ".join(f"N = {n} is {notes[n]}" for n in plan.worker_counts if n in notes) + "."
+
+
+def render(command: str, machine: str, code: str, plan: Plan, runs: list[IntakeRun], ours_profile: intake.IntakeProfile,
+           minimal_profile: intake.IntakeProfile, compiles: list[CompileResult], elapsed: float) -> str:
+    today = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    gunicorn_line = "gunicorn " + " ".join(f'"{a}"' if "(" in a else a
+                                           for a in intake.gunicorn_args(OURS, "127.0.0.1:PORT", "N"))
+    parts = [
+        BEGIN,
+        "## Webhook intake and report compile time",
+        "",
+        f"Command: `{command}` · run {today} · took {elapsed / 60:.1f} min",
+        "",
+        f"Machine: {machine}. Code: {code}.",
+        "",
+        "### 1-2. Webhook intake under gunicorn: ours vs a minimal endpoint",
+        "",
+        f"Served by `{gunicorn_line}` (the Procfile's `web` line, sync "
+        f"workers); the minimal app (`bench/minimal_app.py`: constant-time HMAC check, one RQ enqueue with a unique "
+        f"job id, no database) is served the same way. {worker_note(plan)} PostgreSQL database `bench` "
+        f"(migrated with `alembic upgrade head`, tables emptied before each worker count), a private "
+        f"`redis-server` (flushed then too; no RQ worker runs: jobs accumulate), `APP_ENV=development`.",
+        "",
+        f"Load: {CLIENTS} threads in one process, each with its own `httpx.Client`, post validly signed "
+        f"`customers/redact` deliveries back to back (new webhook id, event id and customer id each time, 5 shops), "
+        f"{plan.duration:g} s measured per app and worker count, in {plan.slices} slices alternating between the "
+        f"two apps (both served at once, only one loaded at a time; {plan.warmup:g} s of warm-up before the first "
+        f"slice, {SLICE_WARMUP:g} s before the others), so that other work on the machine weighs on both alike. "
+        f"Latency is per request as the client sees it. The load generator shares the cores, so the figures are a "
+        f"floor, and more so for the minimal app.",
+        "",
+        *verdict_lines(runs),
+        "",
+        *intake_table(runs),
+        "",
+        "Rows / jobs include warm-up requests. CPU cores = average cores busy per process group during the measured "
+        "windows (psutil); \"other processes\" is the rest of the machine (other people's tests and benchmarks), "
+        "which slows both apps.",
+        "",
+        *profile_lines(ours_profile, minimal_profile, plan.profile_requests),
+        "",
+        "### 3. Compiling a subject-access report for a customer with 250 orders",
+        "",
+        "Admin API double with `latency = 0.05` (50 ms before every answer); the shop is installed through the "
+        "real flow (`shops.install_with_session_token`, what GET `/` runs: token exchange with a session token, "
+        "expiring offline token), the request arrives as "
+        "a signed `customers/data_request` webhook, and `workers.privacy.compile_customer_data(request_id)` runs "
+        "in this process with `workers.context.configure(settings)`. The double charges the *requested* cost of "
+        "each query and refunds nothing (Shopify refunds the difference to the actual cost).",
+        "",
+        *compile_lines(compiles),
+        END,
+    ]
+    return "\n".join(parts)
+
+
+def write_readme(section: str) -> None:
+    text = README.read_text() if README.exists() else "# Benchmarks\n\nRun by hand; each writes its own section.\n"
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        text = head + section + rest.split(END, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    README.write_text(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="short runs, one worker count, no throttled compile")
+    args = parser.parse_args(argv)
+    plan = QUICK if args.quick else FULL
+    command = ".venv/bin/python bench/webhooks.py" + (" --quick" if args.quick else "")
+    began, code = time.monotonic(), code_line()
+    with intake.bench_env() as env:
+        machine = machine_line(env)
+        print(f"{machine}\nintake:", flush=True)
+        runs = run_intake(env, plan)
+        print("profiling in-process", flush=True)
+        intake.reset_state(env)
+        ours_profile = intake.profile_intake(env, plan.profile_requests)
+        minimal_profile = intake.profile_intake(env, plan.profile_requests, minimal=True)
+        print("compiling a 250-order report", flush=True)
+        intake.reset_state(env)
+        compiles = measure_compile(env, orders=250, latency=0.05,
+                                   buckets={name: BUCKETS[name][1]() for name in plan.compile_buckets})
+        for c in compiles:
+            print(f"  {c.label}: {c.seconds:.2f} s, {c.graphql_calls} GraphQL calls", flush=True)
+    section = render(command, machine, code, plan, runs, ours_profile, minimal_profile, compiles,
+                     time.monotonic() - began)
+    write_readme(section)
+    print(section)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,207 @@
+"""Consent ingestion below HTTP: parsing, truncation, the one-statement insert, rate limits, listing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from redis import Redis
+from sqlalchemy import event, select
+
+from shopify_app import db
+from shopify_app.errors import MalformedPayloadError, NotFoundError
+from shopify_app.models import ConsentRecord, Shop
+from shopify_app.services import consent
+from shopify_app.services.rate_limits import FixedWindowLimiter, Limit, RateLimitExceeded
+
+ALL = {"analytics": True, "marketing": True, "preferences": True, "sale_of_data": True}
+VISITOR = "0b6f4a1e-2f4c-4d2a-9a59-0f7d7cf1a001"
+
+
+def raw(**overrides) -> bytes:
+    body = {"visitor_id": VISITOR, "action": "accept_all", "choices": dict(ALL), "revision": 3,
+            "text_hash": "ab" * 32, "language": "en", "gpc": False, "page": "/"}
+    body.update(overrides)
+    return json.dumps(body).encode()
+
+
+@pytest.fixture
+def shop(db_session) -> Shop:
+    row = Shop(domain="demo-shop.myshopify.com")
+    db_session.add(row)
+    db_session.commit()
+    return row
+
+
+def test_from_body_keeps_what_was_sent_and_adds_the_request_facts():
+    event_ = consent.ConsentInput.from_body(raw(), customer_id=55, client_ip="198.51.100.23", user_agent="UA\x00 1")
+    assert event_ == consent.ConsentInput(
+        visitor_id=VISITOR, action="accept_all", choices=consent.Choices(True, True, True, True), revision=3,
+        text_hash="ab" * 32, language="en", gpc=False, page="/", customer_id=55, ip_truncated="198.51.100.0",
+        user_agent="UA 1")
+
+
+def test_page_is_optional():
+    body = json.loads(raw())
+    del body["page"]
+    assert consent.ConsentInput.from_body(json.dumps(body).encode()).page is None
+
+
+def test_a_body_of_exactly_4_kb_is_accepted_and_one_byte_more_is_not():
+    padding = b" " * (consent.MAX_BODY_BYTES - len(raw()))  # JSON allows trailing white space
+    assert consent.ConsentInput.from_body(raw() + padding).visitor_id == VISITOR
+    with pytest.raises(MalformedPayloadError, match="4096"):
+        consent.ConsentInput.from_body(raw() + padding + b" ")
+
+
+def test_a_long_page_path_is_refused():
+    with pytest.raises(MalformedPayloadError, match="page"):
+        consent.ConsentInput.from_body(raw(page="/" + "a" * consent.MAX_PAGE_CHARS))
+
+
+@pytest.mark.parametrize("visitor_id, ok", [("a" * 7, False), ("a" * 8, True), ("A-z_09" * 10 + "abcd", True),
+                                            ("a" * 65, False), ("abcdefgh\n", False), ("ábcdefgh", False)])
+def test_visitor_id_rules(visitor_id, ok):
+    if ok:
+        assert consent.ConsentInput.from_body(raw(visitor_id=visitor_id)).visitor_id == visitor_id
+    else:
+        with pytest.raises(MalformedPayloadError):
+            consent.ConsentInput.from_body(raw(visitor_id=visitor_id))
+
+
+@pytest.mark.parametrize("address, network", [
+    ("203.0.113.77", "203.0.113.0"),
+    ("203.0.113.0", "203.0.113.0"),
+    ("2001:db8:85a3:8d3:1319:8a2e:370:7348", "2001:db8:85a3::"),
+    ("2001:db8::1", "2001:db8::"),
+    ("::ffff:198.51.100.9", "198.51.100.0"),
+    (" 10.1.2.3 ", "10.1.2.0"),
+    ("not an address", None),
+    ("", None),
+    (None, None),
+])
+def test_truncate_ip(address, network):
+    assert consent.truncate_ip(address) == network
+
+
+@pytest.mark.parametrize("forwarded_for, remote_addr, expected", [
+    ("203.0.113.7, 23.227.38.65", "10.0.0.1", "203.0.113.7"),
+    ("2001:db8::5", "10.0.0.1", "2001:db8::5"),
+    ("unknown", "10.0.0.1", "10.0.0.1"),
+    (None, "10.0.0.1", "10.0.0.1"),
+    (None, None, None),
+])
+def test_client_ip_is_the_first_forwarded_hop(forwarded_for, remote_addr, expected):
+    assert consent.client_ip(forwarded_for, remote_addr) == expected
+
+
+def test_user_agent_is_cut_to_200_characters():
+    assert consent.truncate_user_agent("é" * 300) == "é" * 200
+    assert consent.truncate_user_agent("   ") is None and consent.truncate_user_agent(None) is None
+
+
+def test_record_consent_is_one_insert_and_nothing_else(db_session, database_url, shop):
+    domain, shop_id = shop.domain, shop.id
+    db_session.rollback()
+    statements: list[str] = []
+    engine = db.get_engine(database_url)
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        consent.record_consent(db_session, domain, consent.ConsentInput.from_body(raw(), customer_id=9))
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    statements = [s for s in statements if not s.startswith("BEGIN")]  # SQLite's explicit BEGIN (db.py)
+    assert len(statements) == 1 and statements[0].lstrip().upper().startswith("INSERT INTO CONSENT_RECORDS")
+    [row] = db_session.scalars(select(ConsentRecord)).all()
+    assert row.shop_id == shop_id and row.customer_id == 9 and row.revision == 3
+
+
+def test_record_consent_for_an_unknown_shop_stores_nothing(db_session, shop):
+    with pytest.raises(NotFoundError):
+        consent.record_consent(db_session, "nobody.myshopify.com", consent.ConsentInput.from_body(raw()))
+    assert db_session.scalars(select(ConsentRecord)).all() == []
+
+
+def test_rate_limits_apply_per_visitor_and_per_shop(db_session, shop, redis_conn: Redis, monkeypatch):
+    monkeypatch.setattr(consent, "VISITOR_LIMIT", Limit("t-visitor", max_events=2, window_seconds=60))
+    monkeypatch.setattr(consent, "SHOP_LIMIT", Limit("t-shop", max_events=3, window_seconds=60))
+    limiter = FixedWindowLimiter(redis_conn, clock=lambda: 1_000_000.0)
+    record = lambda visitor: consent.record_consent(  # noqa: E731
+        db_session, shop.domain, consent.ConsentInput.from_body(raw(visitor_id=visitor)), limiter=limiter)
+    record("visitor-a1")
+    record("visitor-a1")
+    with pytest.raises(RateLimitExceeded) as exc:
+        record("visitor-a1")  # third from one visitor
+    assert exc.value.status_code == 429 and exc.value.retry_after == 20  # 1_000_000 % 60 == 40
+    with pytest.raises(RateLimitExceeded):
+        record("visitor-b1")  # the shop's fourth event in this window
+    assert len(db_session.scalars(select(ConsentRecord)).all()) == 2
+    keys = sorted(key.decode() for key in redis_conn.keys("rl:*"))
+    assert keys[0] == "rl:t-shop:demo-shop.myshopify.com:16666" and len(keys) == 3
+    assert not any(v in key for key in keys for v in ("visitor-a1", "visitor-b1"))  # only hashed in Redis
+
+
+def test_a_new_window_starts_from_zero(redis_conn):
+    now = [120.0]
+    limiter = FixedWindowLimiter(redis_conn, clock=lambda: now[0])
+    limit = Limit("t-window", max_events=1, window_seconds=60)
+    limiter.hit([(limit, "k")])
+    with pytest.raises(RateLimitExceeded):
+        limiter.hit([(limit, "k")])
+    now[0] = 180.0
+    limiter.hit([(limit, "k")])
+    assert 0 < redis_conn.ttl("rl:t-window:k:3") <= 61
+
+
+def test_the_limiter_fails_open_and_leaves_a_dead_redis_alone_for_a_while(caplog):
+    calls = []
+    dead = Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+    clock = [0.0]
+    limiter = FixedWindowLimiter(dead, monotonic=lambda: clock[0])
+    original = dead.pipeline
+    dead.pipeline = lambda **kw: calls.append(1) or original(**kw)  # type: ignore[method-assign]
+    limit = Limit("t-dead", max_events=0, window_seconds=60)
+    limiter.hit([(limit, "k")])  # would be over the limit, but Redis is down: allowed
+    limiter.hit([(limit, "k")])  # within the back-off: Redis is not even tried
+    assert len(calls) == 1 and "Redis unavailable" in caplog.text
+    clock[0] = 10.0
+    limiter.hit([(limit, "k")])
+    assert len(calls) == 2
+
+
+# ------------------------------------------------------------------ listing
+
+
+def add(db_session, shop: Shop, at: dt.datetime, **fields) -> None:
+    values = {"visitor_id": "visitor-1", "customer_id": None, "action": "close", "analytics": False,
+              "marketing": False, "preferences": False, "sale_of_data": False, "gpc": False, "revision": 1,
+              "text_hash": "ab" * 32, "language": "fr", **fields}
+    db_session.add(ConsentRecord(shop_id=shop.id, recorded_at=at, **values))
+    db_session.commit()
+
+
+def test_list_is_newest_first_and_ties_break_by_id(db_session, shop):
+    at = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+    for visitor in ("visitor-1", "visitor-2"):
+        add(db_session, shop, at, visitor_id=visitor)
+    add(db_session, shop, at - dt.timedelta(days=1), visitor_id="visitor-0")
+    rows = consent.list_consent_records(db_session, shop.id)
+    assert [r.visitor_id for r in rows] == ["visitor-2", "visitor-1", "visitor-0"]
+    assert consent.list_consent_records(db_session, shop.id + 1) == []
+
+
+def test_parse_filters():
+    filters = consent.parse_filters({"visitor_id": "visitor-1", "customer_id": "1001", "since": "2026-11-01",
+                                     "until": "2026-11-02T10:00:00+01:00"})
+    assert filters == {"visitor_id": "visitor-1", "customer_id": 1001,
+                       "since": dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
+                       "until": dt.datetime(2026, 11, 2, 9, tzinfo=dt.UTC)}
+    assert consent.parse_filters({"until": "2026-11-02"})["until"] == dt.datetime(2026, 11, 3, tzinfo=dt.UTC)
+    assert consent.parse_filters({"since": "2026-11-02T08:00:00"})["since"] == dt.datetime(2026, 11, 2, 8,
+                                                                                            tzinfo=dt.UTC)
+    assert consent.parse_filters({"visitor_id": "", "customer_id": ""}) == {}
+    for bad in ({"customer_id": "12345678901234567890"}, {"customer_id": "١٢"}, {"since": "2026-11-02T25:00"}):
+        with pytest.raises(MalformedPayloadError):
+            consent.parse_filters(bad)
