@@ -9,9 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from typing import Any
 
 from flask import Flask, g
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 EXTENSION_KEY = "db.sessionmaker"
@@ -26,7 +28,9 @@ def get_engine(database_url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(database_url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    # No pre-ping: it costs a round trip per request. After a database restart the first
+    # query of each process fails (503, so Shopify delivers again) and the pool is rebuilt.
+    return create_engine(database_url, pool_size=5, max_overflow=10, pool_recycle=1800)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -58,6 +62,14 @@ def begin_write(session: Session) -> None:
     """
     if not session.in_transaction():
         session.connection(execution_options={SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+
+
+def insert_unless_exists(session: Session, model: type[Any], values: dict[str, Any], *, unique: str) -> int | None:
+    """INSERT … ON CONFLICT (unique) DO NOTHING RETURNING id: the new id, or None if the row existed."""
+    dialect = session.get_bind().dialect.name
+    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
+    statement = insert(model).values(**values).on_conflict_do_nothing(index_elements=[unique]).returning(model.id)
+    return session.execute(statement).scalar_one_or_none()
 
 
 def get_sessionmaker(database_url: str) -> sessionmaker[Session]:

@@ -138,6 +138,8 @@ class PrivacyRequest(Base):
         Index("ix_privacy_requests_shop_due", "shop_id", "due_at"),
         Index("ix_privacy_requests_shop_status_due", "shop_id", "status", "due_at"),
         Index("ix_privacy_requests_status_received", "status", "received_at"),
+        Index("ix_privacy_requests_shop_customer", "shop_id", "customer_id"),
+        Index("ix_privacy_requests_shop_shopify_request", "shop_id", "shopify_request_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -69,19 +69,21 @@ def privacy_job_id(privacy_request_id: int) -> str:
 
 
 def enqueue_privacy_request(
-    redis: Redis, settings: Settings, privacy_request_id: int, kind: str, *, replace_started: bool = False
+    redis: Redis, settings: Settings, privacy_request_id: int, kind: str, *, replace_started: bool = False,
+    new: bool = False,
 ) -> bool:
     """Queue the job for one request unless a live one exists. True if a job was queued now.
 
     A finished, failed or stopped job with the same id is replaced, so the
     sweeper and the merchant's "retry" can both use this function; so is a
-    ``started`` one when the caller knows its worker died (``replace_started``).
+    ``started`` one when the caller knows its worker died (``replace_started``). For a request
+    created just now (``new``) no job can exist, so that look-up is skipped.
     """
     if kind not in PRIVACY_JOBS:
         return False  # fulfilled by the merchant's actions (services/fulfilment.py), not by a job
     job_id = privacy_job_id(privacy_request_id)
     try:
-        existing = Job.fetch(job_id, connection=redis, serializer=JSONSerializer)
+        existing = None if new else Job.fetch(job_id, connection=redis, serializer=JSONSerializer)
     except NoSuchJobError:
         existing = None
     if existing is not None:
@@ -103,17 +105,20 @@ def enqueue_privacy_request(
             description=f"{kind} {privacy_request_id}",
         )
     except DuplicateJobError:
+        if new:  # an old, finished job under a reused id (SQLite reuses ids of deleted rows)
+            return enqueue_privacy_request(redis, settings, privacy_request_id, kind)
         return False
     return True
 
 
-def try_enqueue_privacy_request(redis: Redis, settings: Settings, privacy_request_id: int, kind: str) -> bool:
+def try_enqueue_privacy_request(redis: Redis, settings: Settings, privacy_request_id: int, kind: str,
+                                *, new: bool = False) -> bool:
     """Like :func:`enqueue_privacy_request`, but a Redis outage is logged, not raised.
 
     The request is already committed; the sweeper queues it once Redis is back.
     """
     try:
-        return enqueue_privacy_request(redis, settings, privacy_request_id, kind)
+        return enqueue_privacy_request(redis, settings, privacy_request_id, kind, new=new)
     except RedisError as exc:
         log.warning("Redis unavailable (%s); privacy request %d left for the sweeper", type(exc).__name__,
                     privacy_request_id)

@@ -7,7 +7,6 @@ import datetime as dt
 from collections.abc import Sequence
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shopify_app import db
@@ -53,6 +52,7 @@ class AcceptedDelivery:
     privacy_request_id: int | None
     kind: str | None
     duplicate: bool
+    created: bool = False
 
 
 def accept_delivery(session: Session, delivery: Delivery) -> AcceptedDelivery:
@@ -63,36 +63,34 @@ def accept_delivery(session: Session, delivery: Delivery) -> AcceptedDelivery:
     """
     db.begin_write(session)
     shop = shops.get_or_create_shop(session, delivery.shop_domain)
-    record = WebhookDelivery(
-        webhook_id=delivery.webhook_id,
-        event_id=delivery.event_id,
-        topic=delivery.topic.value,
-        shop_id=shop.id,
-        triggered_at=delivery.triggered_at,
-        api_version=delivery.api_version,
-    )
-    try:
-        with session.begin_nested():
-            session.add(record)
-            session.flush()
-    except IntegrityError:
+    privacy_request: PrivacyRequest | None = None
+    created = False
+    if delivery.topic is Topic.APP_UNINSTALLED:
+        shops.mark_uninstalled(session, shop)
+    else:
+        privacy_request = _find_same_request(session, shop, delivery)
+        if privacy_request is None:
+            privacy_request, created = _new_request(session, shop, delivery), True
+    # The unique webhook id decides duplicates, with no savepoint: a delivery seen before inserts
+    # nothing, and the whole transaction (request included) is rolled back.
+    inserted = db.insert_unless_exists(session, WebhookDelivery, {
+        "webhook_id": delivery.webhook_id, "event_id": delivery.event_id, "topic": delivery.topic.value,
+        "shop_id": shop.id, "triggered_at": delivery.triggered_at, "api_version": delivery.api_version,
+        "received_at": utcnow(), "privacy_request_id": privacy_request.id if privacy_request else None,
+    }, unique="webhook_id")
+    if inserted is None:
         session.rollback()
         seen = session.scalars(select(WebhookDelivery).where(WebhookDelivery.webhook_id == delivery.webhook_id)).one()
         return AcceptedDelivery(seen.privacy_request_id, _kind_of(session, seen.privacy_request_id), duplicate=True)
-
-    if delivery.topic is Topic.APP_UNINSTALLED:
-        shops.mark_uninstalled(session, shop)
+    if privacy_request is None:
         session.commit()
         return AcceptedDelivery(None, None, duplicate=False)
-
-    privacy_request = _find_same_request(session, shop, delivery) or _new_request(session, shop, delivery)
-    record.privacy_request_id = privacy_request.id
     audit.record(session, shop.id, actor="shopify", action="webhook.received", privacy_request_id=privacy_request.id,
                  detail={"topic": delivery.topic.value, "webhook_id": delivery.webhook_id})
     if privacy_request.kind == RequestKind.ERASURE:  # Shopify has now carried out a storefront erasure
         mark_closed(session, privacy_request, outcome="erased", actor="shopify")
     session.commit()
-    return AcceptedDelivery(privacy_request.id, privacy_request.kind, duplicate=False)
+    return AcceptedDelivery(privacy_request.id, privacy_request.kind, duplicate=False, created=created)
 
 
 def _kind_of(session: Session, privacy_request_id: int | None) -> str | None:

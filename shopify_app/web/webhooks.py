@@ -21,5 +21,6 @@ def receive(topic: str) -> tuple[str, int]:
     accepted = privacy_requests.accept_delivery(db.session(), delivery)  # commits; a redelivery is a no-op
     if accepted.privacy_request_id is not None and accepted.kind and not accepted.duplicate:
         # After the commit. If Redis is down this only logs: the sweeper queues it later.
-        queue.try_enqueue_privacy_request(redis(), settings(), accepted.privacy_request_id, accepted.kind)
+        queue.try_enqueue_privacy_request(redis(), settings(), accepted.privacy_request_id, accepted.kind,
+                                          new=accepted.created)
     return "", 200
