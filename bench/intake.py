@@ -21,7 +21,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -318,8 +318,16 @@ def wait_for_quiet(max_cores: float = 0.3, max_wait: float = 60.0) -> float:
             return busy
 
 
+Request = tuple[str, bytes, dict[str, str], int]  # path, body, headers, the status that means success
+
+
+def webhook_request(secret: str, client_index: int) -> Request:
+    body, headers = redact_delivery(secret, client_index, next(_customer_ids))
+    return f"/webhooks/{TOPIC}", body, headers, 200
+
+
 def run_load(url: str, secret: str, server_pids: list[int], redis_pid: int, *, clients: int, warmup: float,
-             duration: float) -> LoadResult:
+             duration: float, make_request: Callable[[str, int], Request] = webhook_request) -> LoadResult:
     """``clients`` threads, each with a keep-alive ``httpx.Client``, post deliveries back to back.
 
     Requests that start during the first ``warmup`` seconds are not counted; the
@@ -336,12 +344,12 @@ def run_load(url: str, secret: str, server_pids: list[int], redis_pid: int, *, c
         out = samples[index]
         with httpx.Client(base_url=url, timeout=10) as http:
             while len(out) < MAX_REQUESTS_PER_CLIENT:
-                body, headers = redact_delivery(secret, index, next(_customer_ids))
+                path, body, headers, success = make_request(secret, index)
                 began = time.monotonic()
                 if began >= window_end:
                     return
                 try:
-                    ok = http.post(f"/webhooks/{TOPIC}", content=body, headers=headers).status_code == 200
+                    ok = http.post(path, content=body, headers=headers).status_code == success
                 except httpx.HTTPError:
                     ok = False
                 out.append((began, time.monotonic() - began, ok))

@@ -207,3 +207,19 @@ def enqueue_retention_erasure(redis: Redis, settings: Settings, batch_id: int) -
     """Queue one batch erasure; its progress is stored in the database, so a retry resumes it."""
     return _enqueue_unique(redis, settings, PRIVACY_QUEUE, RETENTION_ERASURE_JOB, batch_id,
                            f"retention-erasure-{batch_id}", 2 * 60 * 60)
+
+
+BANNER_PUBLISH_JOB = "workers.banner.publish_banner"
+
+
+def try_enqueue_banner_publication(redis: Redis, settings: Settings, shop_id: int) -> bool:
+    """Queue writing the banner configuration to the shop's metafield (at install); a Redis outage only logs.
+
+    Without it the app embed block has nothing to show until the merchant first saves the banner.
+    """
+    try:
+        return _enqueue_unique(redis, settings, MAINTENANCE_QUEUE, BANNER_PUBLISH_JOB, shop_id,
+                               f"banner-publish-{shop_id}", 120)
+    except RedisError as exc:
+        log.warning("Redis unavailable (%s); banner of shop %d not published yet", type(exc).__name__, shop_id)
+        return False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -65,9 +66,13 @@ def store_offline_token(shop: Shop, token: OfflineToken, cipher: TokenCipher) ->
 
 
 def install_with_session_token(
-    session: Session, admin: ShopifyAdminClient, cipher: TokenCipher, shop_domain: str, session_token: str
+    session: Session, admin: ShopifyAdminClient, cipher: TokenCipher, shop_domain: str, session_token: str,
+    *, on_installed: Callable[[Shop], object] | None = None,
 ) -> Shop:
-    """Make sure the shop has a usable offline token, running token exchange if not. Commits."""
+    """Make sure the shop has a usable offline token, running token exchange if not. Commits.
+
+    ``on_installed`` runs after the commit when the shop was (re)installed just now.
+    """
     shop = find_shop(session, shop_domain)
     if shop is not None and has_valid_offline_token(shop):
         return shop
@@ -84,11 +89,14 @@ def install_with_session_token(
     audit.record(session, shop.id, actor="shopify", action="shop.installed", detail={"scopes": token.scope,
                                                                                     "reinstall": reinstalled})
     session.commit()
+    if on_installed:
+        on_installed(shop)
     return shop
 
 
 def install_with_authorization_code(
-    session: Session, admin: ShopifyAdminClient, cipher: TokenCipher, shop_domain: str, code: str
+    session: Session, admin: ShopifyAdminClient, cipher: TokenCipher, shop_domain: str, code: str,
+    *, on_installed: Callable[[Shop], object] | None = None,
 ) -> Shop:
     db.begin_write(session)
     shop = get_or_create_shop(session, shop_domain)
@@ -97,6 +105,8 @@ def install_with_authorization_code(
     shop.installed_at = utcnow()
     audit.record(session, shop.id, actor="shopify", action="shop.installed", detail={"grant": "authorization_code"})
     session.commit()
+    if on_installed:
+        on_installed(shop)
     return shop
 
 

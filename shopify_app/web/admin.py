@@ -26,12 +26,12 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, g, render_template, request, stream_with_context, url_for
 
-from shopify_app import db, i18n
+from shopify_app import db, i18n, queue
 from shopify_app.models import RequestKind, RequestStatus, Shop, ShopSettings, utcnow
 from shopify_app.services import admin_views, consent_export, dashboard, privacy_requests, request_actions, shops
 from shopify_app.services.consent import CATEGORIES
 from shopify_app.services.settings_service import RETENTION_FIELDS, form_values
-from shopify_app.web.context import admin_client, settings, token_cipher
+from shopify_app.web.context import admin_client, redis, settings, token_cipher
 from shopify_app.web.guards import embedded_document_required
 
 log = logging.getLogger(__name__)
@@ -49,10 +49,15 @@ EMBEDDED_PARAMS = ("host", "embedded", "locale")
 SHOPIFY_LEGAL_URL = "https://admin.shopify.com/store/{store}/settings/legal"  # where the merchant edits the policy
 
 
+def publish_banner_later(shop: Shop) -> None:
+    """A new install gets the default banner configuration written to its theme metafield, by a job."""
+    queue.try_enqueue_banner_publication(redis(), settings(), shop.id)
+
+
 def _current_shop() -> Shop:
     """The token's shop; the first load runs token exchange (Shopify managed install), later loads only read."""
     return shops.install_with_session_token(db.session(), admin_client(), token_cipher(), g.shop_domain,
-                                            g.session_token.raw)
+                                            g.session_token.raw, on_installed=publish_banner_later)
 
 
 def _language() -> str:

@@ -13,21 +13,10 @@ from shopify_app.models import PrivacyRequest, RequestKind, RequestStatus, ShopS
 from shopify_app.services import banner, consent, privacy_requests, report_downloads
 from shopify_app.web.context import admin_client, settings, token_cipher
 from shopify_app.web.guards import session_token_required
+from shopify_app.web.params import page_args
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
-MAX_PAGE_SIZE = 200
-
-
-def _page_args() -> tuple[int, int]:
-    try:
-        limit = int(request.args.get("limit", 50))
-        offset = int(request.args.get("offset", 0))
-    except ValueError as exc:
-        raise MalformedPayloadError("limit and offset must be whole numbers.") from exc
-    if not 1 <= limit <= MAX_PAGE_SIZE or offset < 0:
-        raise MalformedPayloadError(f"limit must be 1 to {MAX_PAGE_SIZE}; offset at least 0.")
-    return limit, offset
 
 
 def _choice(name: str, allowed: type[RequestStatus] | type[RequestKind]) -> str | None:
@@ -62,7 +51,7 @@ def shop() -> Response:
 @bp.get("/privacy-requests")
 @session_token_required
 def list_privacy_requests() -> Response:
-    limit, offset = _page_args()
+    limit, offset = page_args()
     rows = privacy_requests.list_requests(db.session(), g.shop.id, status=_choice("status", RequestStatus),
                                           kind=_choice("kind", RequestKind), limit=limit, offset=offset)
     return jsonify(requests=[_request_json(r) for r in rows], limit=limit, offset=offset)
@@ -97,7 +86,7 @@ def download_report(privacy_request_id: int) -> Response:
 @bp.get("/consent-records")
 @session_token_required
 def list_consent_records() -> Response:
-    limit, offset = _page_args()
+    limit, offset = page_args()
     rows = consent.list_consent_records(db.session(), g.shop.id, **consent.parse_filters(request.args),
                                         limit=limit, offset=offset)
     return jsonify(records=[consent.record_json(r) for r in rows], limit=limit, offset=offset)

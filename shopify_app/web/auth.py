@@ -10,6 +10,7 @@ from shopify_app import db
 from shopify_app.platform.domains import is_shop_domain, normalize_shop_domain
 from shopify_app.services import oauth, shops
 from shopify_app.web.context import admin_client, settings, token_cipher
+from shopify_app.web.admin import publish_banner_later
 from shopify_app.web.guards import oauth_hmac_required
 
 bp = Blueprint("auth", __name__)
@@ -34,7 +35,8 @@ def callback() -> Response | tuple[str, int]:
     code = request.args.get("code", "")
     if not code:
         return "Missing code.", 400
-    shops.install_with_authorization_code(db.session(), admin_client(), token_cipher(), shop, code)
+    shops.install_with_authorization_code(db.session(), admin_client(), token_cipher(), shop, code,
+                                          on_installed=publish_banner_later)
     g.shop_domain = shop
     return redirect(f"https://admin.shopify.com/store/{shop.removesuffix('.myshopify.com')}/apps/{settings().api_key}")
 

@@ -19,10 +19,10 @@ from shopify_app.services.request_actions import InvalidFormError
 from shopify_app.services.shopify_customers import ShopifyRefusedError
 from shopify_app.web.context import admin_client, redis, settings, token_cipher
 from shopify_app.web.guards import session_token_required
+from shopify_app.web.params import page_args
 
 bp = Blueprint("fulfilment_api", __name__, url_prefix="/api")
 
-MAX_PAGE_SIZE = 200
 
 
 def _actor() -> str:
@@ -123,13 +123,7 @@ def close(privacy_request_id: int) -> Response:
 @bp.get("/retention-due")
 @session_token_required
 def retention_due_list() -> Response:
-    try:
-        limit = int(request.args.get("limit", 50))
-        offset = int(request.args.get("offset", 0))
-    except ValueError as exc:
-        raise MalformedPayloadError("limit and offset must be whole numbers.") from exc
-    if not 1 <= limit <= MAX_PAGE_SIZE or offset < 0:
-        raise MalformedPayloadError(f"limit must be 1 to {MAX_PAGE_SIZE}; offset at least 0.")
+    limit, offset = page_args()
     return jsonify(retention_due.list_due(db.session(), g.shop, limit=limit, offset=offset))
 
 

@@ -186,3 +186,18 @@ def test_publish_writes_the_app_data_metafield(app, install_shop, shopify_double
     assert metafield["ownerId"] == shopify_double.app_installation_id(DEMO_SHOP)
     assert (metafield["namespace"], metafield["key"], metafield["type"]) == ("privacy_consent", "banner_config", "json")
     assert json.loads(metafield["value"]) == written == banner.get_banner_config(db_session, shop)
+
+
+def test_a_new_install_publishes_the_default_banner(install_shop, run_worker, shopify_double):
+    from tests.conftest import DEMO_SHOP
+
+    install_shop()
+    assert not [m for m in shopify_double.mutations if m.field == "metafieldsSet"]
+    run_worker()  # the job queued at install
+    [published] = [m for m in shopify_double.mutations if m.field == "metafieldsSet"]
+    [metafield] = published.variables["metafields"]
+    assert (metafield["namespace"], metafield["key"], metafield["type"]) == ("privacy_consent", "banner_config", "json")
+    assert json.loads(metafield["value"])["shop"] == DEMO_SHOP
+    install_shop()  # later loads do not publish again
+    run_worker()
+    assert len([m for m in shopify_double.mutations if m.field == "metafieldsSet"]) == 1
