@@ -50,10 +50,11 @@ from cryptography.fernet import Fernet
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import readme  # noqa: E402
+
 from devtools.redis_server import RedisServer  # noqa: E402
 
 VENV_BIN = ROOT / ".venv" / "bin"
-README = ROOT / "bench" / "README.md"
 BEGIN, END = "<!-- admin:begin -->", "<!-- admin:end -->"
 DB_NAME = "bench_admin"
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -387,14 +388,7 @@ def markdown(results: list[Result], export: dict[str, float], seed_seconds: floa
 
 def update_readme(section: str) -> None:
     """Replace only the ``admin`` section of bench/README.md (other sections belong to other benchmarks)."""
-    text = README.read_text(encoding="utf-8") if README.exists() else "# Benchmarks\n"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1]
-        text = head + section + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    README.write_text(text, encoding="utf-8")
+    readme.write_section(BEGIN, END, section)
 
 
 def main() -> int:

@@ -19,6 +19,7 @@ import platform
 import statistics
 import struct
 import subprocess
+import sys
 import tempfile
 import threading
 import zlib
@@ -26,10 +27,13 @@ from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import readme  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 TOOLS = Path(__file__).resolve().parent / "banner_lcp"
 EXT = ROOT / "extensions" / "consent-banner"
-README = ROOT / "bench" / "README.md"
 BEGIN, END = "<!-- banner:begin -->", "<!-- banner:end -->"
 CHROME_FLAGS = "--headless=new --no-sandbox --disable-gpu --disable-background-networking " \
                "--disable-component-update --disable-sync --no-first-run"
@@ -155,23 +159,17 @@ def gzip_size(paths: list[Path]) -> int:
 
 
 def write_readme(rows: list[str], runs: int) -> None:
-    memory = next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
     section = "\n".join([
         BEGIN, "## Consent banner: Lighthouse on a product page", "",
         f"Command: `.venv/bin/python bench/banner_lcp.py --runs {runs}` · {dt.date.today()} · "
-        f"{os.cpu_count()} cores, {int(memory) // 1024 // 1024} GiB · Lighthouse 13.5 (mobile, simulated throttling) "
+        f"{readme.machine()} · Lighthouse 13.5 (mobile, simulated throttling) "
         "on Debian's Chromium · each page served gzipped from 127.0.0.1 · medians of the runs.", "",
         "| banner | JS+CSS gzip | LCP ms | Δ LCP vs none | TBT ms | CLS | score | Δ score |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |", *rows, "",
         "Ours is the app embed block as rendered (Consent Mode default and configuration inline in the page, "
         "`defer` script, one stylesheet). The banner is a fixed overlay, so it shifts nothing (CLS 0), and the "
         "product photo stays the LCP element.", END])
-    text = README.read_text() if README.exists() else "# Benchmarks\n"
-    if BEGIN in text:
-        text = text[:text.index(BEGIN)] + section + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip() + "\n\n" + section + "\n"
-    README.write_text(text)
+    readme.write_section(BEGIN, END, section)
 
 
 def main() -> None:

@@ -16,7 +16,6 @@ import hashlib
 import hmac
 import itertools
 import json
-import os
 import sys
 import time
 import uuid
@@ -28,9 +27,8 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import intake  # noqa: E402
+from bench import intake, readme  # noqa: E402
 
-README = ROOT / "bench" / "README.md"
 BEGIN, END = "<!-- consent:begin -->", "<!-- consent:end -->"
 SHOPS = [f"consent-bench-{i}.myshopify.com" for i in range(100)]
 _visitors = itertools.count(1)
@@ -89,12 +87,10 @@ def main() -> int:
     ours, minimal = merged["ours"], merged["minimal"]
     rows = [f"| {name} | {r.throughput:,.0f} | {r.p50_ms:.1f} | {r.p95_ms:.1f} | {r.p99_ms:.1f} | "
             f"{r.error_rate:.2%} |" for name, r in merged.items()]
-    memory = next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
-                  if line.startswith("MemTotal"))
     section = "\n".join([
         BEGIN, "## Consent-record ingestion (`POST /proxy/consent`)", "",
         f"Command: `.venv/bin/python bench/consent_ingestion.py{' --quick' if args.quick else ''}` · "
-        f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC · {os.cpu_count()} cores, {int(memory) // 1024 // 1024} GiB · "
+        f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC · {readme.machine()} · "
         f"gunicorn {workers} sync workers each, PostgreSQL database `bench`, 16 clients, {slices} alternating slices "
         f"of {slice_seconds:.0f} s per app after {warmup:.0f} s warm-up; 100 shops, a new visitor per request.", "",
         "| app | records/s | p50 ms | p95 ms | p99 ms | errors |", "| --- | ---: | ---: | ---: | ---: | ---: |",
@@ -104,12 +100,7 @@ def main() -> int:
         "The minimal endpoint only verifies the app-proxy signature (no database, no Redis); ours also validates "
         "the body, checks the Redis rate limits (one pipeline) and inserts one row (`INSERT … SELECT` finding the "
         "shop by domain) before answering. The load generator shares the 2 cores.", END])
-    text = README.read_text()
-    if BEGIN in text:
-        text = text[:text.index(BEGIN)] + section + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip() + "\n\n" + section + "\n"
-    README.write_text(text)
+    readme.write_section(BEGIN, END, section)
     print(section)
     return 0
 

@@ -33,7 +33,7 @@ sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() not 
 
 from redis import Redis  # noqa: E402
 
-from bench import intake  # noqa: E402
+from bench import intake, readme  # noqa: E402
 from bench.compile_time import CompileResult, measure_compile  # noqa: E402
 from devtools.admin_double.cost import CostBucket  # noqa: E402
 
@@ -267,13 +267,7 @@ def render(command: str, machine: str, code: str, plan: Plan, runs: list[IntakeR
 
 
 def write_readme(section: str) -> None:
-    text = README.read_text() if README.exists() else "# Benchmarks\n\nRun by hand; each writes its own section.\n"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + section + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    README.write_text(text)
+    readme.write_section(BEGIN, END, section)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,10 +23,10 @@ from rq.serializers import JSONSerializer
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import readme  # noqa: E402
 from devtools.redis_server import RedisServer  # noqa: E402
 from shopify_app import queue as app_queue  # noqa: E402
 
-README = ROOT / "bench" / "README.md"
 BEGIN, END = "<!-- workers:begin -->", "<!-- workers:end -->"
 WORKER_CLASSES = {"Worker (fork per job)": "rq.worker.Worker", "SimpleWorker (no fork)": "rq.worker.SimpleWorker"}
 
@@ -61,19 +61,12 @@ def main() -> None:
                 rate = run(redis.url, worker_class, processes, args.jobs)
                 rows.append(f"| {label} | {processes} | {rate:,.0f} |")
                 print(rows[-1], flush=True)
-    memory = next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
-                  if line.startswith("MemTotal"))
     section = "\n".join([
         BEGIN, "## RQ workers: small jobs per second", "",
-        f"Command: `.venv/bin/python bench/workers.py --jobs {args.jobs}` · {dt.date.today()} · {os.cpu_count()} cores, "
-        f"{int(memory) // 1024 // 1024} GiB · RQ 2.12, JSON serializer, private Redis, trivial jobs.", "",
+        f"Command: `.venv/bin/python bench/workers.py --jobs {args.jobs}` · {dt.date.today()} · {readme.machine()} "
+        "· RQ 2.12, JSON serializer, private Redis, trivial jobs.", "",
         "| worker class | processes | jobs/s |", "| --- | ---: | ---: |", *rows, "", END])
-    text = README.read_text() if README.exists() else "# Benchmarks\n"
-    if BEGIN in text:
-        text = text[:text.index(BEGIN)] + section + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip() + "\n\n" + section + "\n"
-    README.write_text(text)
+    readme.write_section(BEGIN, END, section)
 
 
 if __name__ == "__main__":
