@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 import tomllib
 
 import httpx
@@ -15,6 +14,7 @@ from devtools.redis_server import free_port
 from shopify_app.platform.topics import Topic
 from shopify_app.settings import ACCESS_SCOPES, API_VERSION
 from tests.conftest import ROOT
+from tests.waiting import wait_for
 
 TOML = tomllib.loads((ROOT / "shopify.app.toml").read_text())
 
@@ -54,15 +54,15 @@ def test_the_procfile_web_line_boots_under_plain_gunicorn(database_url, redis_se
     # The Procfile line as a shell would run it, with only these variables set.
     server = subprocess.Popen(["/bin/sh", "-c", f"exec {procfile['web']}"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 30
-        while True:
+        def answers() -> bool:
+            assert server.poll() is None, "gunicorn exited"
             try:
-                response = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
+                return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
             except httpx.TransportError:
-                assert server.poll() is None, "gunicorn exited"
-                assert time.monotonic() < deadline, "gunicorn did not answer"
-                time.sleep(0.2)
+                return False
+
+        wait_for(answers, timeout=30, interval=0.2)
+        response = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
         assert response.status_code == 200 and response.json()["database"] is True
     finally:
         server.terminate()

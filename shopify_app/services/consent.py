@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import Boolean, Integer, String, insert, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from shopify_app.errors import MalformedPayloadError, NotFoundError
 from shopify_app.models import ConsentRecord, Shop, UTCDateTime, utcnow
@@ -210,6 +211,27 @@ def record_consent(session: Session, shop_domain: str, consent: ConsentInput, *,
     session.commit()
 
 
+def consent_filters(
+    shop_id: int,
+    *,
+    visitor_id: str | None = None,
+    customer_id: int | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+) -> list[ColumnElement[bool]]:
+    """The consent log's filters as SQL conditions, always scoped to one shop; ``until`` is exclusive."""
+    conditions: list[ColumnElement[bool]] = [ConsentRecord.shop_id == shop_id]
+    if visitor_id is not None:
+        conditions.append(ConsentRecord.visitor_id == visitor_id)
+    if customer_id is not None:
+        conditions.append(ConsentRecord.customer_id == customer_id)
+    if since is not None:
+        conditions.append(ConsentRecord.recorded_at >= since)
+    if until is not None:
+        conditions.append(ConsentRecord.recorded_at < until)
+    return conditions
+
+
 def list_consent_records(
     session: Session,
     shop_id: int,
@@ -222,15 +244,8 @@ def list_consent_records(
     offset: int = 0,
 ) -> Sequence[ConsentRecord]:
     """One shop's proofs, newest first; ``since`` inclusive, ``until`` exclusive."""
-    query = select(ConsentRecord).where(ConsentRecord.shop_id == shop_id)
-    if visitor_id is not None:
-        query = query.where(ConsentRecord.visitor_id == visitor_id)
-    if customer_id is not None:
-        query = query.where(ConsentRecord.customer_id == customer_id)
-    if since is not None:
-        query = query.where(ConsentRecord.recorded_at >= since)
-    if until is not None:
-        query = query.where(ConsentRecord.recorded_at < until)
+    query = select(ConsentRecord).where(*consent_filters(shop_id, visitor_id=visitor_id, customer_id=customer_id,
+                                                         since=since, until=until))
     query = query.order_by(ConsentRecord.recorded_at.desc(), ConsentRecord.id.desc()).limit(limit).offset(offset)
     return session.scalars(query).all()
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from shopify_app.models import ConsentRecord
 from shopify_app.services import audit
+from shopify_app.services.consent import consent_filters
 
 BATCH_ROWS = 5000
 FETCH_ROWS = 2500
@@ -83,15 +84,7 @@ def iter_consent_csv(
     batch_rows: int = BATCH_ROWS,
 ) -> Iterator[str]:
     """Yield the CSV (header first) of one shop's consent records, oldest first, filtered like the consent log."""
-    conditions = [ConsentRecord.shop_id == shop_id]
-    if visitor_id is not None:
-        conditions.append(ConsentRecord.visitor_id == visitor_id)
-    if customer_id is not None:
-        conditions.append(ConsentRecord.customer_id == customer_id)
-    if since is not None:
-        conditions.append(ConsentRecord.recorded_at >= since)
-    if until is not None:
-        conditions.append(ConsentRecord.recorded_at < until)
+    conditions = consent_filters(shop_id, visitor_id=visitor_id, customer_id=customer_id, since=since, until=until)
     columns = [column for _, column in COLUMNS]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")

@@ -6,7 +6,6 @@ import datetime as dt
 import os
 import subprocess
 import sys
-import time
 
 import psutil
 import pytest
@@ -15,6 +14,7 @@ from sqlalchemy import create_engine, func, select
 from shopify_app.models import AuditEntry, PrivacyReport, PrivacyRequest, utcnow
 from tests.conftest import ROOT, load_sample
 from tests.signing import API_KEY, API_SECRET, json_body
+from tests.waiting import wait_for
 from workers.cron import build_scheduler
 from workers.maintenance import purge_expired_data, sweep_pending_requests
 
@@ -49,14 +49,6 @@ def start_worker(settings, tmp_path) -> subprocess.Popen[bytes]:
            "INSTANCE_PATH": str(tmp_path)}
     return subprocess.Popen([sys.executable, "-m", "workers"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
-
-
-def wait_for(condition, timeout: float = 60.0, interval: float = 0.1) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(interval)
 
 
 def test_deliveries_are_accepted_while_redis_is_down_and_done_once_it_is_back(
