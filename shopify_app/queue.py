@@ -46,7 +46,10 @@ JOB_TIMEOUT_SECONDS: dict[str, int] = {
     RequestKind.ACCESS: 15 * 60,
 }
 FAILURE_TTL_SECONDS = 35 * 24 * 3600  # longer than the legal month, so a failure stays inspectable
-RESULT_TTL_SECONDS = 3600
+# A job's outcome lives in the database (the request's status and history), so a finished job is deleted
+# at once: keeping it for an hour held one Redis key per job and made Redis grow with the traffic
+# (bench/README.md, soak). The sweeper and the "replace a finished job" logic treat "no job" the same way.
+RESULT_TTL_SECONDS = 0
 LIVE_STATUSES = frozenset({JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED})
 EXTENSION_KEY = "redis"
 

@@ -280,14 +280,21 @@ def record_handling(session: Session, admin: ShopifyAdminClient, cipher: TokenCi
 
 def close(session: Session, settings: Settings, shop_id: int, privacy_request_id: int, data: dict[str, Any], *,
           actor: str, language: str) -> PrivacyRequest:
-    """Close with an outcome (the admin's own Close, ``request_actions``), then tell the shopper. Commits."""
+    """Close with an outcome and, if the shopper asked on the storefront, tell them. Commits.
+
+    The request page's Close (``/api/…/close``) and the fulfilment panel's both come here, so the
+    shopper hears of the outcome whichever one the merchant used. Compliance-webhook requests have
+    no shopper to tell: Shopify's customer deals with the merchant.
+    """
     outcome, note = request_actions.validate_close(data, language)
-    load(session, shop_id, privacy_request_id)  # storefront requests only: the others close in the admin
-    session.rollback()
     privacy_request = request_actions.close_request(session, shop_id, privacy_request_id, outcome=outcome, note=note,
                                                     actor=actor, language=language)
     db.begin_write(session)
-    privacy_request, storefront = load(session, shop_id, privacy_request_id)
+    storefront = session.scalars(select(StorefrontRequest).where(
+        StorefrontRequest.privacy_request_id == privacy_request.id)).first()
+    if storefront is None:
+        session.rollback()
+        return privacy_request
     names = notifications.OUTCOME_NAMES.get(storefront.language, notifications.OUTCOME_NAMES["en"])
     notifications.notify_shopper(session, settings, storefront, "closed", privacy_request_id=privacy_request.id,
                                  actor=actor, outcome=names.get(outcome, outcome), note=note or "")

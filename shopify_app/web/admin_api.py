@@ -14,7 +14,7 @@ from flask import Blueprint, Response, g, jsonify, request
 
 from shopify_app import db, i18n, queue
 from shopify_app.errors import MalformedPayloadError
-from shopify_app.services import request_actions, settings_service
+from shopify_app.services import fulfilment, request_actions, settings_service
 from shopify_app.services.request_actions import InvalidFormError
 from shopify_app.web.context import redis, settings
 from shopify_app.web.guards import session_token_required
@@ -58,9 +58,8 @@ def retry_privacy_request(privacy_request_id: int) -> Response:
 @session_token_required
 def close_privacy_request(privacy_request_id: int) -> Response:
     language = _language()
-    outcome, note = request_actions.validate_close(_json_object(), language)
-    privacy_request = request_actions.close_request(db.session(), g.shop.id, privacy_request_id, outcome=outcome,
-                                                    note=note, actor=_actor(), language=language)
+    privacy_request = fulfilment.close(db.session(), settings(), g.shop.id, privacy_request_id, _json_object(),
+                                       actor=_actor(), language=language)
     return jsonify(id=privacy_request.id, status=privacy_request.status, outcome=privacy_request.outcome,
                    closed_at=privacy_request.closed_at.isoformat() if privacy_request.closed_at else None,
                    message=i18n.translate(language, "detail.close.done"))

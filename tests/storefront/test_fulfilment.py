@@ -204,6 +204,21 @@ def test_rectifications_and_directives_are_recorded_with_a_link_to_the_customer(
     assert fulfil(client, request_id, "close", {"outcome": "answered"}).json()["outcome"] == "answered"
 
 
+def test_closing_from_the_request_page_tells_the_shopper_too(client, install_shop, db_session, settings):
+    # The request page's Close form posts to /api/…/close, not to the fulfilment panel's URL; the shopper
+    # must hear of the outcome either way (they were once only told through the panel).
+    install_shop()
+    request_id = logged_in_request(client, db_session, "access")
+    sent = len(outbox(settings))
+    response = client.post(f"/api/privacy-requests/{request_id}/close", json={"outcome": "other", "note": "Contract."},
+                           headers=auth())
+    assert response.status_code == 200 and response.json()["status"] == "closed"
+    assert len(outbox(settings)) == sent + 1
+    message = outbox(settings)[-1]
+    assert message["To"] == "camille.dubois@example.fr" and "Contract." in message.get_content()
+    assert actions(db_session, request_id)[-2:] == ["request.closed", "shopper.notified"]
+
+
 def test_the_deadline_extends_by_two_months_at_most_with_a_reason_sent_to_the_shopper(client, install_shop,
                                                                                       db_session, settings):
     install_shop()
