@@ -16,6 +16,9 @@ from shopify_app.models import (
     PrivacyReport,
     PrivacyRequest,
     RequestStatus,
+    RetentionDueCustomer,
+    RetentionErasureBatch,
+    RetentionScan,
     Shop,
     ShopSettings,
     StorefrontRequest,
@@ -49,6 +52,12 @@ UNCONFIRMED_RETENTION = dt.timedelta(days=7)
 """A guest's submission whose email link was never opened is not a request; it goes after a week."""
 WEBHOOK_DELIVERY_RETENTION = dt.timedelta(days=90)
 """Long past Shopify's redelivery window, so a delivery id is never needed again."""
+RETENTION_DUE_DONE_RETENTION = dt.timedelta(days=30)
+"""A customer whose erasure Shopify accepted stays listed a month (the merchant sees the outcome), then goes."""
+RETENTION_DUE_FAILED_RETENTION = dt.timedelta(days=90)
+"""A customer Shopify refused to erase stays listed for the merchant to act on; a later scan lists them again."""
+RETENTION_HISTORY_MONTHS = 13
+"""Weekly scans and erasure batches hold counts only; a year of them shows the merchant the pattern."""
 DEFAULT_REQUEST_RETENTION_MONTHS = 36
 DEFAULT_CONSENT_RETENTION_MONTHS = 13
 DEFAULT_AUDIT_RETENTION_MONTHS = 60
@@ -85,7 +94,9 @@ def purge_personal_data(session: Session, *, now: dt.datetime | None = None) -> 
     - a visitor's consent records once their *last* choice is older than the consent period
       (default 13 months): the proof of a choice still in force is kept with its history;
     - audit entries older than the audit period (default 5 years);
-    - webhook deliveries older than 90 days.
+    - webhook deliveries older than 90 days;
+    - customers past retention (ids only) a month after Shopify accepted their erasure, or 90 days after
+      Shopify refused it; weekly scans and erasure batches after 13 months.
 
     Does not commit. Returns the totals.
     """
@@ -106,6 +117,7 @@ def purge_personal_data(session: Session, *, now: dt.datetime | None = None) -> 
                 WebhookDelivery.received_at <= now - WEBHOOK_DELIVERY_RETENTION)).rowcount,
             "audit_entries": session.execute(delete(AuditEntry).where(
                 AuditEntry.shop_id == shop_id, AuditEntry.at <= add_months(now, -periods.audit_months))).rowcount,
+            "retention_due_rows": _purge_retention_due(session, shop_id, now),
         }
         purged = {name: count for name, count in counts.items() if count}
         if purged:
@@ -118,7 +130,23 @@ def purge_personal_data(session: Session, *, now: dt.datetime | None = None) -> 
         log.info("Retention: %d webhook deliveries of erased shops deleted", orphans)
     totals["webhook_deliveries"] += orphans
     return {name: totals[name] for name in ("unconfirmed_requests", "finished_requests_anonymised", "consent_records",
-                                            "audit_entries", "webhook_deliveries")}
+                                            "audit_entries", "webhook_deliveries", "retention_due_rows")}
+
+
+def _purge_retention_due(session: Session, shop_id: int, now: dt.datetime) -> int:
+    history_cutoff = add_months(now, -RETENTION_HISTORY_MONTHS)
+    customers = session.execute(delete(RetentionDueCustomer).where(
+        RetentionDueCustomer.shop_id == shop_id,
+        ((RetentionDueCustomer.status == "erasure_requested")
+         & (RetentionDueCustomer.erasure_requested_at <= now - RETENTION_DUE_DONE_RETENTION))
+        | ((RetentionDueCustomer.status == "failed")
+           & (RetentionDueCustomer.found_at <= now - RETENTION_DUE_FAILED_RETENTION)))).rowcount
+    scans = session.execute(delete(RetentionScan).where(
+        RetentionScan.shop_id == shop_id, RetentionScan.started_at <= history_cutoff)).rowcount
+    batches = session.execute(delete(RetentionErasureBatch).where(
+        RetentionErasureBatch.shop_id == shop_id, RetentionErasureBatch.status == "done",
+        RetentionErasureBatch.created_at <= history_cutoff)).rowcount
+    return customers + scans + batches
 
 
 def _anonymise_finished_requests(session: Session, shop_id: int, cutoff: dt.datetime) -> int:

@@ -11,6 +11,9 @@ from shopify_app.models import (
     AuditEntry,
     ConsentRecord,
     PrivacyRequest,
+    RetentionDueCustomer,
+    RetentionErasureBatch,
+    RetentionScan,
     ShopSettings,
     StorefrontRequest,
     WebhookDelivery,
@@ -124,6 +127,41 @@ def test_the_purge_deletes_exactly_what_is_past_retention(install_shop, db_sessi
     assert set(purge_expired_data(now=now).values()) == {0}
     db_session.rollback()
     assert len(db_session.scalars(select(AuditEntry).where(AuditEntry.action == "retention.purged")).all()) == 2
+
+
+def test_the_purge_forgets_customers_past_retention_once_handled_and_old_scans(install_shop, db_session):
+    install_shop()
+    shop_id = shops.find_shop(db_session, DEMO_SHOP).id
+    now = utcnow()
+    month, history = dt.timedelta(days=30), add_months(now, -13)
+
+    def due(customer_id: int, status: str, *, found_at=now, erasure_requested_at=None) -> RetentionDueCustomer:
+        return RetentionDueCustomer(shop_id=shop_id, customer_id=customer_id, status=status, found_at=found_at,
+                                    shopify_updated_at=now - dt.timedelta(days=4 * 365),
+                                    erasure_requested_at=erasure_requested_at)
+
+    old_batch = RetentionErasureBatch(shop_id=shop_id, actor="merchant:1", status="done", created_at=history, total=1)
+    recent_batch = RetentionErasureBatch(shop_id=shop_id, actor="merchant:1", status="done",
+                                         created_at=history + SECOND, total=1)
+    db_session.add_all([
+        due(1, "erasure_requested", erasure_requested_at=now - month),  # Shopify accepted a month ago: goes
+        due(2, "erasure_requested", erasure_requested_at=now - month + SECOND),
+        due(3, "failed", found_at=now - dt.timedelta(days=90)),  # refused 90 days ago: goes
+        due(4, "failed", found_at=now - dt.timedelta(days=89)),
+        due(5, "due", found_at=now - dt.timedelta(days=400)),  # still waiting for the merchant: stays
+        due(6, "queued", found_at=now - dt.timedelta(days=400)),
+        RetentionScan(shop_id=shop_id, started_at=history, status="done", cutoff=history),
+        RetentionScan(shop_id=shop_id, started_at=history + SECOND, status="done", cutoff=history),
+        old_batch, recent_batch,
+    ])
+    db_session.commit()
+
+    assert purge_expired_data(now=now)["retention_due_rows"] == 4
+    db_session.rollback()
+    assert sorted(r.customer_id for r in db_session.scalars(select(RetentionDueCustomer))) == [2, 4, 5, 6]
+    assert [s.started_at for s in db_session.scalars(select(RetentionScan))] == [history + SECOND]
+    assert [b.id for b in db_session.scalars(select(RetentionErasureBatch))] == [recent_batch.id]
+    assert "retention_due_rows" not in purge_expired_data(now=now)
 
 
 def test_months_are_calendar_months():
