@@ -10,7 +10,8 @@
 Modules: :mod:`.schema` (bundled schema, ``validate_document``), :mod:`.data` (store),
 :mod:`.seed` (demo shop "Le Petit Lunetier"), :mod:`.resolvers`/:mod:`.mutations`,
 :mod:`.search` (query syntax), :mod:`.connections`, :mod:`.cost`, :mod:`.auth`,
-:mod:`.server`, :mod:`.control` (``/_double/*``), ``python -m devtools.admin_double``.
+:mod:`.bulk` (bulk query operations and their JSONL files), :mod:`.server`,
+:mod:`.control` (``/_double/*``), ``python -m devtools.admin_double``.
 """
 
 from .schema import load_admin_schema, validate_document

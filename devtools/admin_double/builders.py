@@ -4,6 +4,7 @@ orders, line items, mailing addresses).  Callers hold the store lock.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
@@ -212,6 +213,7 @@ def add_order(
         "totalDiscountsSet": zero, "totalRefundedSet": zero,
         "shippingAddress": ship, "billingAddress": bill,
         "_line_items": items, "_customer_id": customer["id"] if customer else None,
+        "_indexed_at": time.time(),  # when the search index learns of it (see ShopState.indexed)
         **_ORDER_CONSTANTS,
     }
     shop.orders[order["id"]] = order

@@ -6,25 +6,40 @@
 * cursors are opaque base64 JSON ``{"last_id": <number>, "last_value": <sort value>}``
   (the same shape as Shopify's), so a cursor stays valid when other items are added;
 * ``reverse: true`` reverses the sort order; ``hasNextPage``/``hasPreviousPage`` tell whether
-  items exist after/before the returned window in the whole (filtered) list.
+  items exist after/before the returned window in the whole (filtered) list;
+* inside :func:`unbounded` (a bulk operation runs its query there) connections need no
+  ``first``/``last`` and return every item, as Shopify's bulk queries do.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import contextvars
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from graphql import GraphQLError
 
 from .data import gid_number
 
-__all__ = ["MAX_PAGE_SIZE", "decode_cursor", "encode_cursor", "paginate"]
+__all__ = ["MAX_PAGE_SIZE", "decode_cursor", "encode_cursor", "paginate", "unbounded"]
 
 MAX_PAGE_SIZE = 250
 SortKey = Callable[[dict[str, Any]], tuple[Any, int]]
+_UNBOUNDED: contextvars.ContextVar[bool] = contextvars.ContextVar("unbounded_pages", default=False)
+
+
+@contextmanager
+def unbounded() -> Iterator[None]:
+    """Within this block (one thread's execution of a bulk query), pages have no size limit."""
+    token = _UNBOUNDED.set(True)
+    try:
+        yield
+    finally:
+        _UNBOUNDED.reset(token)
 
 
 def encode_cursor(key: tuple[Any, int]) -> str:
@@ -86,7 +101,9 @@ def paginate(
     default_size: int = 50,
 ) -> dict[str, Any]:
     """Return ``{"edges", "nodes", "pageInfo"}`` for ``items`` (already filtered)."""
-    if first is None and last is None:
+    if _UNBOUNDED.get():  # a bulk query: Shopify ignores page sizes and returns everything
+        first = last = None
+    elif first is None and last is None:
         if require_size:
             raise GraphQLError("you must provide one of first or last",
                                extensions={"code": "BAD_REQUEST"})

@@ -3,7 +3,14 @@
 =====================================  =========================================================
 ``GET  /_double/health``               ``{"ok": true, "shop_url_template": ...}``
 ``POST /_double/fail_next``            ``{"kind", "times"=1, "retry_after"=1.0, "delay"=0,
-                                       "endpoint"="graphql"|"token"}``
+                                       "endpoint"="graphql"|"token"|"download"}``
+``POST /_double/fail_next_bulk``       ``{"kind", "times"=1}``: the next bulk operations end
+                                       badly (kinds in :data:`.bulk.BULK_FAILURE_KINDS`)
+``GET  /_double/bulk_operations``      ``?shop=...`` -> every bulk operation, as
+                                       ``bulkOperation`` shows it
+``POST /_double/bulk_timing``          ``{"queued_seconds"?, "objects_per_second"?,
+                                       "min_running_seconds"?}``
+``POST /_double/expire_bulk_files``    ``{"shop"}``: result URLs answer 403, as after 7 days
 ``POST /_double/seed``                 ``{"shop", "customers": n, "orders_each": m}`` or
                                        ``{"shop", "demo": true}`` -> ``{"shop", "customer_ids"}``
 ``GET  /_double/requests``             every API request received
@@ -74,6 +81,20 @@ def _dispatch(double: AdminApiDouble, action: str, p: dict[str, Any], shop: str)
         created = double.seed_customers(shop, int(p.get("customers", 0)),
                                         int(p.get("orders_each", 0)))
         return {"shop": shop, "customer_ids": [c["id"] for c in created]}
+    if action == "fail_next_bulk":
+        double.fail_next_bulk_operation(str(p["kind"]), int(p.get("times", 1)))
+        return {"ok": True}
+    if action == "bulk_operations":
+        return double.bulk.operations(shop)
+    if action == "bulk_timing":
+        for name in ("queued_seconds", "objects_per_second", "min_running_seconds"):
+            if name in p:
+                setattr(double.bulk, name, float(p[name]))
+        return {name: getattr(double.bulk, name)
+                for name in ("queued_seconds", "objects_per_second", "min_running_seconds")}
+    if action == "expire_bulk_files":
+        double.bulk.expire_files(shop)
+        return {"ok": True}
     if action == "requests":
         return double.requests
     if action == "mutations":

@@ -3,10 +3,15 @@
 Estimate (close to Shopify's documented rules, not exact):
 
 * scalar and enum fields cost 0, object fields cost 1;
+* an interface or union field costs the maximum of its possible selections (fragments on
+  different concrete types are alternatives, not a sum);
 * a ``...Connection`` field costs ``2 + n * (cost of one node)`` where ``n`` is its
   ``first``/``last`` argument (``pageInfo`` is free); ``nodes(ids:)`` costs per id; other
   list fields cost like one object;
 * each root field of a mutation costs 10.
+
+The actual cost (:func:`actual_cost`) applies the same rules to what the answer holds: a
+connection costs 2 plus its returned nodes, ``pageInfo``, cursors and edge wrappers are free.
 
 The bucket holds ``maximum_available`` (2000) points and refills at ``restore_rate``
 (100/s).  A query whose requested cost is above what is available is throttled; a query
@@ -37,7 +42,7 @@ from graphql import (
     value_from_ast_untyped,
 )
 
-__all__ = ["CostBucket", "actual_cost", "estimate_cost"]
+__all__ = ["CostBucket", "actual_cost", "estimate_cost", "is_mutation"]
 
 
 class _Estimator:
@@ -61,19 +66,30 @@ class _Estimator:
         if selection_set is None or depth > 30:
             return 0
         total = 0
+        # Fragments on a concrete type of an abstract parent are alternatives: only the
+        # most expensive one counts ("maximum of possible selections").
+        alternatives: dict[str, int] = {}
         for sel in selection_set.selections:
             if isinstance(sel, FieldNode):
                 total += self.field(sel, parent, depth)
-            elif isinstance(sel, InlineFragmentNode):
-                cond = self.schema.get_type(sel.type_condition.name.value) \
-                    if sel.type_condition else parent
-                total += self.selections(sel.selection_set, cond, depth + 1)
+                continue
+            if isinstance(sel, InlineFragmentNode):
+                cond_name = sel.type_condition.name.value if sel.type_condition else None
+                inner = sel.selection_set
             elif isinstance(sel, FragmentSpreadNode):
                 frag = self.fragments.get(sel.name.value)
-                if frag is not None:
-                    cond = self.schema.get_type(frag.type_condition.name.value)
-                    total += self.selections(frag.selection_set, cond, depth + 1)
-        return total
+                if frag is None:
+                    continue
+                cond_name, inner = frag.type_condition.name.value, frag.selection_set
+            else:
+                continue
+            cond = self.schema.get_type(cond_name) if cond_name else parent
+            cost = self.selections(inner, cond, depth + 1)
+            if cond_name and isinstance(cond, GraphQLObjectType) and cond is not parent:
+                alternatives[cond_name] = alternatives.get(cond_name, 0) + cost
+            else:
+                total += cost
+        return total + max(alternatives.values(), default=0)
 
     def field(self, node: FieldNode, parent: Any, depth: int) -> int:
         if node.selection_set is None or not isinstance(
@@ -100,13 +116,21 @@ class _Estimator:
         return count * (1 + self.selections(node.selection_set, named, depth + 1))
 
 
+def _operation(document: DocumentNode, operation_name: str | None) -> OperationDefinitionNode | None:
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    return next((op for op in operations
+                 if operation_name is None or (op.name and op.name.value == operation_name)), None)
+
+
+def is_mutation(document: DocumentNode, operation_name: str | None) -> bool:
+    operation = _operation(document, operation_name)
+    return operation is not None and operation.operation == OperationType.MUTATION
+
+
 def estimate_cost(schema: GraphQLSchema, document: DocumentNode, operation_name: str | None,
                   variables: dict[str, Any] | None) -> int:
     """Rough Shopify-like requested cost of the selected operation."""
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    operation = next((op for op in operations
-                      if operation_name is None or (op.name and op.name.value == operation_name)),
-                     None)
+    operation = _operation(document, operation_name)
     if operation is None:
         return 1
     estimator = _Estimator(schema, document, variables or {})
@@ -118,14 +142,32 @@ def estimate_cost(schema: GraphQLSchema, document: DocumentNode, operation_name:
     return max(1, estimator.selections(operation.selection_set, schema.query_type))
 
 
-def actual_cost(data: Any) -> int:
-    """What an answer really cost: 1 per object returned, plus 2 per connection (``pageInfo``)."""
-    if isinstance(data, list):
-        return sum(actual_cost(item) for item in data)
+def actual_cost(data: Any, *, mutation: bool = False) -> int:
+    """What an answer really cost, by the same rules as the estimate applied to what came back.
+
+    1 per object returned; a connection (a dict with ``nodes``, ``edges`` or ``pageInfo``)
+    costs 2 plus its returned nodes, its ``pageInfo``, cursors and edge wrappers being free;
+    the root of the answer and scalars cost nothing. A mutation's root field costs its 10
+    whatever it returns (its payload object is part of those 10).
+    """
     if not isinstance(data, dict):
         return 0
-    own = 2 if "pageInfo" in data or "nodes" in data or "edges" in data else 1
-    return own + sum(actual_cost(value) for value in data.values())
+    if mutation:
+        return sum(10 + _returned_cost(value) - (1 if isinstance(value, dict) else 0)
+                   for value in data.values())
+    return sum(_returned_cost(value) for value in data.values())
+
+
+def _returned_cost(value: Any) -> int:
+    if isinstance(value, list):
+        return sum(_returned_cost(item) for item in value)
+    if not isinstance(value, dict):
+        return 0
+    if "nodes" in value or "edges" in value or "pageInfo" in value:
+        nodes = [*(value.get("nodes") or ()),
+                 *((edge or {}).get("node") for edge in value.get("edges") or ())]
+        return 2 + sum(_returned_cost(node) for node in nodes)
+    return 1 + sum(_returned_cost(item) for item in value.values())
 
 
 class CostBucket:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -117,6 +118,9 @@ class ShopState:
     #: handle -> {"enabled": bool, "uuid": str}; rendered into config/settings_data.json
     app_embeds: dict[str, dict[str, Any]] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=dict)
+    #: Shopify's search index is eventually consistent: an order created less than this many
+    #: seconds ago is not yet found by ``orders(query:)`` (0: found at once).
+    search_lag_seconds: float = 0.0
 
     def next_id(self, kind: str, start: int) -> int:
         value = self.counters.get(kind, start)
@@ -137,6 +141,10 @@ class ShopState:
             return True
         cutoff = (now or utcnow()) - timedelta(days=60)
         return parse_time(order["createdAt"]) >= cutoff
+
+    def indexed(self, order: Mapping[str, Any]) -> bool:
+        """Whether a search can find ``order`` yet (see :attr:`search_lag_seconds`)."""
+        return float(order.get("_indexed_at", 0.0)) <= time.time() - self.search_lag_seconds
 
     def customer_orders(self, customer: Mapping[str, Any]) -> list[dict[str, Any]]:
         return [self.orders[o] for o in customer["_order_ids"] if o in self.orders]

@@ -54,6 +54,8 @@ class RequestContext:
     now: datetime = field(default_factory=utcnow)
     mutations: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     search_warnings: list[dict[str, Any]] = field(default_factory=list)
+    #: The double's :class:`~.bulk.BulkOperations` (None while a bulk query itself runs).
+    bulk: Any = None
 
 
 def resolver(*keys: str) -> Callable[[Resolver], Resolver]:
@@ -163,8 +165,10 @@ def _order(_: Any, info: GraphQLResolveInfo, id: str) -> dict[str, Any] | None:
 def _orders(_: Any, info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:
     ctx = _ctx(info)
     require_scope(ctx, "read_orders", "orders")
-    items = filter_items(visible_orders(ctx, list(ctx.shop.orders.values())),
-                         args.get("query"), ORDER_FIELDS, order_text, path="orders",
+    orders = visible_orders(ctx, list(ctx.shop.orders.values()))
+    if args.get("query"):  # a search reads the index, which learns of new orders late
+        orders = [o for o in orders if ctx.shop.indexed(o)]
+    items = filter_items(orders, args.get("query"), ORDER_FIELDS, order_text, path="orders",
                          now=ctx.now, warnings_sink=ctx.search_warnings)
     return page(items, args, ORDER_SORT, default_sort="PROCESSED_AT")
 

@@ -5,6 +5,8 @@ Routes (``{shop}`` is e.g. ``demo-shop.myshopify.com``):
 * ``POST /{shop}/admin/oauth/access_token`` -- see :mod:`.auth`;
 * ``POST /{shop}/admin/api/{version}/graphql.json`` -- 404 for a version other than
   ``api_version``; needs ``X-Shopify-Access-Token``;
+* ``GET /_bulk/{token}.jsonl`` -- a bulk operation's result file (no token needed, like
+  Shopify's signed storage URLs), see :mod:`.bulk`;
 * ``/_double/...`` -- test controls, see :mod:`.control`.
 
 GraphQL answers follow Shopify: HTTP 200 with ``errors`` for invalid documents
@@ -28,9 +30,10 @@ from werkzeug.routing import Map, Rule
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from . import mutations, object_resolvers
+from . import bulk, mutations, object_resolvers
 from .auth import TokenAuthority
-from .cost import CostBucket, actual_cost, estimate_cost
+from .bulk import BulkOperations
+from .cost import CostBucket, actual_cost, estimate_cost, is_mutation
 from .data import Store
 from .resolvers import RequestContext, field_resolver
 from .schema import API_VERSION, load_admin_schema, protected_fields, validate_ast
@@ -40,7 +43,7 @@ from .shop_api import ShopApiMixin
 __all__ = ["AdminApiDouble", "FAILURE_KINDS", "MutationRecord"]
 
 #: Importing these modules registers their resolvers.
-_RESOLVER_MODULES = (mutations, object_resolvers)
+_RESOLVER_MODULES = (bulk, mutations, object_resolvers)
 
 FAILURE_KINDS = ("429", "throttled", "500", "502", "503", "slow")
 _HTML_ERROR = "<!DOCTYPE html><html><head><title>{code}</title></head><body><h1>{code} " \
@@ -66,6 +69,17 @@ class _Failure:
     remaining: int
     retry_after: float
     delay: float
+
+
+def _error_codes(response: Response) -> list[str]:
+    if response.mimetype != "application/json":
+        return []
+    try:
+        errors = json.loads(response.get_data()).get("errors")
+    except (ValueError, AttributeError):
+        return []
+    return [str((e.get("extensions") or {}).get("code")) for e in errors
+            if isinstance(e, dict)] if isinstance(errors, list) else []
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -114,7 +128,11 @@ class AdminApiDouble(ShopApiMixin):
         self._requests: list[dict[str, Any]] = []
         self._mutations: list[MutationRecord] = []
         self._validation_errors: list[dict[str, Any]] = []
-        self._failures: dict[str, deque[_Failure]] = {"graphql": deque(), "token": deque()}
+        self._failures: dict[str, deque[_Failure]] = {"graphql": deque(), "token": deque(),
+                                                      "download": deque()}
+        #: Bulk query operations and their result files (timing and failures: see :mod:`.bulk`).
+        self.bulk = BulkOperations(self.store.lock, lambda shop: self._context(shop, bulk=None),
+                                   lambda: self.url, self._record_bulk_rejection)
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self._routes = Map([
@@ -122,6 +140,7 @@ class AdminApiDouble(ShopApiMixin):
             Rule("/<shop>/admin/api/<version>/graphql.json", endpoint="graphql",
                  methods=["POST"]),
             Rule("/_double/<action>", endpoint="control", methods=["GET", "POST"]),
+            Rule("/_bulk/<token>.jsonl", endpoint="bulk_file", methods=["GET"]),
         ])
         load_admin_schema()
         if seed_demo:
@@ -141,6 +160,7 @@ class AdminApiDouble(ShopApiMixin):
         return self
 
     def stop(self) -> None:
+        self.bulk.stop()
         server, thread = self._server, self._thread
         self._server = self._thread = None
         if server is not None:
@@ -171,7 +191,8 @@ class AdminApiDouble(ShopApiMixin):
     # ------------------------------------------------------------------ records
     @property
     def requests(self) -> list[dict[str, Any]]:
-        """Every API request (method, path, shop, headers, json, form, time); a copy."""
+        """Every API request (method, path, shop, endpoint, headers, json, form, time, and once
+        answered status and error_codes; bulk result downloads have endpoint "bulk_file"); a copy."""
         with self._records_lock:
             return list(self._requests)
 
@@ -196,7 +217,8 @@ class AdminApiDouble(ShopApiMixin):
     # ------------------------------------------------------------ failure injection
     def fail_next(self, kind: str, times: int = 1, *, retry_after: float = 1.0,
                   delay: float = 0.0, endpoint: str = "graphql") -> None:
-        """Make the next ``times`` requests to ``endpoint`` ("graphql"/"token") fail.
+        """Make the next ``times`` requests to ``endpoint`` ("graphql", "token" or "download",
+        the bulk operations' result files) fail.
 
         ``kind``: "429" (HTTP 429 + ``Retry-After``), "throttled" (200 + THROTTLED error),
         "500", "502", "503" (HTML body for 502/503, like Shopify's edge), or "slow" (sleep
@@ -205,15 +227,28 @@ class AdminApiDouble(ShopApiMixin):
         if kind not in FAILURE_KINDS:
             raise ValueError(f"kind must be one of {FAILURE_KINDS}")
         if endpoint not in self._failures:
-            raise ValueError("endpoint must be 'graphql' or 'token'")
+            raise ValueError(f"endpoint must be one of {tuple(self._failures)}")
         with self._records_lock:
             self._failures[endpoint].append(_Failure(kind, times, retry_after, delay))
 
     def clear_failures(self) -> None:
-        """Drop every failure still queued by :meth:`fail_next` (Shopify has recovered)."""
+        """Drop every failure still queued by :meth:`fail_next` and
+        :meth:`fail_next_bulk_operation` (Shopify has recovered)."""
         with self._records_lock:
             for queue in self._failures.values():
                 queue.clear()
+        self.bulk.clear_failures()
+
+    def fail_next_bulk_operation(self, kind: str, times: int = 1) -> None:
+        """Make the next ``times`` bulk operations end badly; ``kind`` is one of
+        :data:`.bulk.BULK_FAILURE_KINDS` (see :mod:`.bulk`)."""
+        self.bulk.fail_next(kind, times)
+
+    def _record_bulk_rejection(self, shop: str, query: str, problems: list[str]) -> None:
+        """An invalid bulk query is the client's fault, like an invalid document."""
+        with self._records_lock:
+            self._validation_errors.append({"shop": shop, "query": query,
+                                            "operationName": "bulkOperationRunQuery", "errors": problems})
 
     def _take_failure(self, endpoint: str) -> _Failure | None:
         with self._records_lock:
@@ -259,6 +294,8 @@ class AdminApiDouble(ShopApiMixin):
                 from .control import handle_control
 
                 response = handle_control(self, values["action"], request)
+            elif endpoint == "bulk_file":
+                response = self._bulk_file(request, values["token"])
             else:
                 response = self._api(request, endpoint, values)
         except HTTPException as exc:
@@ -268,11 +305,19 @@ class AdminApiDouble(ShopApiMixin):
     def _api(self, request: Request, endpoint: str, values: dict[str, str]) -> Response:
         shop = values["shop"]
         body, form = _parse_body(request)
+        record = {"method": request.method, "path": request.path, "shop": shop,
+                  "endpoint": endpoint, "headers": dict(request.headers), "json": body,
+                  "form": form, "time": time.time()}
         with self._records_lock:
-            self._requests.append({
-                "method": request.method, "path": request.path, "shop": shop,
-                "endpoint": endpoint, "headers": dict(request.headers), "json": body,
-                "form": form, "time": time.time()})
+            self._requests.append(record)
+        response = self._answer(request, endpoint, values, shop, body, form)
+        with self._records_lock:  # how it was answered: the status and GraphQL error codes
+            record["status"] = response.status_code
+            record["error_codes"] = _error_codes(response)
+        return response
+
+    def _answer(self, request: Request, endpoint: str, values: dict[str, str], shop: str,
+                body: Any, form: dict[str, str] | None) -> Response:
         if self.latency:
             time.sleep(self.latency)
         if endpoint == "token":
@@ -285,6 +330,29 @@ class AdminApiDouble(ShopApiMixin):
             if response is not None:
                 return response
         return self._graphql(request, shop, body)
+
+    def _bulk_file(self, request: Request, token: str) -> Response:
+        with self._records_lock:
+            self._requests.append({
+                "method": request.method, "path": request.path, "shop": None,
+                "endpoint": "bulk_file", "headers": dict(request.headers), "json": None,
+                "form": None, "time": time.time()})
+        if self.latency:
+            time.sleep(self.latency)
+        failure = self._take_failure("download")
+        if failure is not None:
+            if failure.kind == "throttled":  # storage has no cost bucket: answer like a 429
+                failure = _Failure("429", 1, failure.retry_after, 0.0)
+            response = self._failure_response(failure, "", 1)
+            if response is not None:
+                return response
+        status, body = self.bulk.file(token)
+        mimetype = "application/jsonl" if status == 200 else "application/xml"
+        return Response(body, status=status, mimetype=mimetype)
+
+    def _context(self, shop: str, *, bulk: BulkOperations | None) -> RequestContext:
+        return RequestContext(shop=self.store.shop(shop), protected=protected_fields(),
+                              api_key=self.api_key, app_handle=self.app_handle, bulk=bulk)
 
     def _token(self, shop: str, params: dict[str, Any]) -> Response:
         failure = self._take_failure("token")
@@ -344,8 +412,7 @@ class AdminApiDouble(ShopApiMixin):
         if not ok:
             return self._throttled(cost, available)
         with self.store.lock:
-            ctx = RequestContext(shop=self.store.shop(shop), protected=protected_fields(),
-                                 api_key=self.api_key, app_handle=self.app_handle)
+            ctx = self._context(shop, bulk=self.bulk)
             result = execute(schema, document, context_value=ctx, variable_values=variables,
                              operation_name=operation_name, field_resolver=field_resolver)
         if result.data is None and result.errors and all(e.path is None for e in result.errors):
@@ -358,7 +425,8 @@ class AdminApiDouble(ShopApiMixin):
         if result.errors:
             answer["errors"] = [e.formatted for e in result.errors]
         answer["data"] = result.data
-        actual = min(cost, max(1, actual_cost(result.data)))
+        actual = min(cost, max(1, actual_cost(result.data,
+                                              mutation=is_mutation(document, operation_name))))
         available = self.bucket.refund(shop, cost - actual)
         extensions: dict[str, Any] = {"cost": self.bucket.status(cost, actual, available)}
         if ctx.search_warnings:

@@ -108,6 +108,12 @@ class ShopApiMixin:
         with self.store.lock:
             set_app_embed(self.store.shop(shop), enabled, handle, self.app_handle)
 
+    def set_search_lag(self, shop: str, seconds: float) -> None:
+        """Orders created less than ``seconds`` ago are not found by ``orders(query:)`` yet, as
+        when Shopify's search index lags behind (lookups by id are not affected)."""
+        with self.store.lock:
+            self.store.shop(shop).search_lag_seconds = float(seconds)
+
     def set_throttle_available(self, shop: str, points: float) -> None:
         """Set the shop's leaky bucket level (e.g. 0 to provoke real THROTTLED answers)."""
         self.bucket.set_available(shop, points)

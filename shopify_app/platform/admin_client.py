@@ -1,4 +1,5 @@
-"""The only code that talks HTTP to Shopify: token exchange, refresh, code grant and GraphQL.
+"""The only code that talks HTTP to Shopify: token exchange, refresh, code grant, GraphQL and
+the download of bulk operations' result files.
 
 One pooled ``httpx.Client`` per process, explicit timeouts, and retries with
 backoff on 429, 5xx, timeouts and GraphQL ``THROTTLED`` errors. Between calls it
@@ -152,10 +153,11 @@ class ShopifyAdminClient:
         raise ShopifyApiError(f"GraphQL call to {shop} still throttled after {self._retry.max_attempts} attempts.")
 
     def paginate(
-        self, shop: str, access_token: str, query: str, variables: dict[str, Any], path: tuple[str, ...]
+        self, shop: str, access_token: str, query: str, variables: dict[str, Any], path: tuple[str, ...],
+        *, after: str | None = None,
     ) -> Iterator[tuple[dict[str, Any], GraphQLResult]]:
-        """Yield every node of the connection at ``path``, following ``pageInfo.endCursor``."""
-        cursor: str | None = None
+        """Yield every node of the connection at ``path`` (from ``after`` on), following ``pageInfo.endCursor``."""
+        cursor = after
         while True:
             result = self.graphql(shop, access_token, query, {**variables, "after": cursor})
             connection: Any = result.data
@@ -169,6 +171,19 @@ class ShopifyAdminClient:
             if not page_info.get("hasNextPage"):
                 return
             cursor = page_info.get("endCursor")
+
+    def download(self, url: str) -> str:
+        """GET a bulk operation's result file, with the same retries as the API calls.
+
+        The URL is a signed link to Shopify's storage, valid for seven days: it needs no
+        credentials, so the access token is not sent (it must not leave Shopify's API).
+        """
+        if httpx.URL(url).scheme not in ("https", "http"):
+            raise ShopifyApiError("Shopify gave a result URL that is not HTTP(S).")
+        response = self._send(lambda: self._http.get(url, headers={"Accept": "application/jsonl, */*"}))
+        if response.status_code != 200:
+            raise ShopifyApiError(f"Result file download failed with HTTP {response.status_code}.")
+        return response.text
 
     # -- transport --------------------------------------------------------------
 

@@ -10,34 +10,48 @@ the query, but the bucket must hold the requested cost first. An order page of
 25 orders with 8 line items each asks for about 830 points; an order with more
 line items gets the rest through ``ORDER_LINE_ITEMS_QUERY``. Only the totals a
 report needs are read (total and tax), since every money field costs 2 points.
+What an order really costs is 12 points with one line item (3 more per item), so
+paging through 250 orders spends about 3,000 points: at a Standard shop's 100
+points/s that cannot take less than about 10 s, whatever the page shape. Many
+orders are therefore read by a bulk operation (``ORDERS_BULK_QUERY``), which has
+no cost budget; the paged queries remain for few orders and as its fallback.
 """
 
 from __future__ import annotations
+
+import json
+from collections.abc import Iterable
 
 ORDER_PAGE_SIZE = 25
 LINE_ITEM_PAGE_SIZE = 8
 ADDRESS_PAGE_SIZE = 25
 
-_ADDRESS_FIELDS = """
-fragment AddressFields on MailingAddress {
-  firstName lastName company address1 address2 city province zip country countryCodeV2 phone
-}
+# The fields of an order and of a line item, shared by the paged queries and the bulk query,
+# so that both paths put the same data in a report.
+_ADDRESS_SELECTION = "firstName lastName company address1 address2 city province zip country countryCodeV2 phone"
+_ORDER_SELECTION = """id name createdAt processedAt cancelledAt email phone currencyCode
+  displayFinancialStatus displayFulfillmentStatus
+  totalPriceSet { shopMoney { amount currencyCode } }
+  totalTaxSet { shopMoney { amount currencyCode } }"""
+_LINE_ITEM_SELECTION = "title variantTitle sku quantity originalUnitPriceSet { shopMoney { amount currencyCode } }"
+
+_ADDRESS_FIELDS = f"""
+fragment AddressFields on MailingAddress {{
+  {_ADDRESS_SELECTION}
+}}
 """
 
 _ORDER_FIELDS = (
-    """
-fragment OrderFields on Order {
-  id name createdAt processedAt cancelledAt email phone currencyCode
-  displayFinancialStatus displayFulfillmentStatus
-  totalPriceSet { shopMoney { amount currencyCode } }
-  totalTaxSet { shopMoney { amount currencyCode } }
-  shippingAddress { ...AddressFields }
-  billingAddress { ...AddressFields }
-  lineItems(first: 8) {
-    nodes { title variantTitle sku quantity originalUnitPriceSet { shopMoney { amount currencyCode } } }
-    pageInfo { hasNextPage endCursor }
-  }
-}
+    f"""
+fragment OrderFields on Order {{
+  {_ORDER_SELECTION}
+  shippingAddress {{ ...AddressFields }}
+  billingAddress {{ ...AddressFields }}
+  lineItems(first: {LINE_ITEM_PAGE_SIZE}) {{
+    nodes {{ {_LINE_ITEM_SELECTION} }}
+    pageInfo {{ hasNextPage endCursor }}
+  }}
+}}
 """
     + _ADDRESS_FIELDS
 )
@@ -92,13 +106,81 @@ query OrdersById($ids: [ID!]!) {
     + _ORDER_FIELDS
 )
 
-ORDER_LINE_ITEMS_QUERY = """
-query OrderLineItems($id: ID!, $after: String) {
-  order(id: $id) {
-    lineItems(first: 25, after: $after) {
-      nodes { title variantTitle sku quantity originalUnitPriceSet { shopMoney { amount currencyCode } } }
-      pageInfo { hasNextPage endCursor }
-    }
+ORDER_LINE_ITEMS_QUERY = f"""
+query OrderLineItems($id: ID!, $after: String) {{
+  order(id: $id) {{
+    lineItems(first: 25, after: $after) {{
+      nodes {{ {_LINE_ITEM_SELECTION} }}
+      pageInfo {{ hasNextPage endCursor }}
+    }}
+  }}
+}}
+"""
+
+# -- bulk operations (many orders) ---------------------------------------------------
+
+BULK_SEARCH_PLACEHOLDER = "__search__"
+"""Bulk queries take no variables: :func:`orders_bulk_query` writes the search string in."""
+
+# One top-level connection and one nested one (Shopify allows five, nested two deep); no
+# page sizes (a bulk query reads everything); each line item comes back as its own JSONL
+# line with ``__parentId``, the order's ``id``. No fragments, so nothing depends on whether
+# Shopify's bulk executor expands them.
+ORDERS_BULK_QUERY = f"""
+query OrdersForReport {{
+  orders(query: "{BULK_SEARCH_PLACEHOLDER}", sortKey: CREATED_AT) {{
+    edges {{
+      node {{
+        {_ORDER_SELECTION}
+        shippingAddress {{ {_ADDRESS_SELECTION} }}
+        billingAddress {{ {_ADDRESS_SELECTION} }}
+        lineItems {{ edges {{ node {{ {_LINE_ITEM_SELECTION} }} }} }}
+      }}
+    }}
+  }}
+}}
+"""
+
+
+def orders_bulk_query(search: str) -> str:
+    """``ORDERS_BULK_QUERY`` for the orders matching ``search`` (Shopify's search syntax)."""
+    return ORDERS_BULK_QUERY.replace(f'"{BULK_SEARCH_PLACEHOLDER}"', json.dumps(search))
+
+
+def orders_search_by_id(order_ids: Iterable[int]) -> str:
+    """``id:1 OR id:2 …``: exactly the orders a data request names."""
+    return " OR ".join(f"id:{int(order_id)}" for order_id in order_ids)
+
+
+def orders_search_by_customer(customer_id: int) -> str:
+    return f"customer_id:{int(customer_id)}"
+
+
+BULK_OPERATION_RUN_QUERY_MUTATION = """
+mutation BulkOperationRunQuery($query: String!) {
+  bulkOperationRunQuery(query: $query) {
+    bulkOperation { id status }
+    userErrors { field message code }
+  }
+}
+"""
+
+# ``bulkOperation(id:)``, not ``currentBulkOperation``: the latter is deprecated in 2026-10
+# (several bulk queries may run at once per shop since 2026-01, so "the current one" is
+# ambiguous).
+BULK_OPERATION_QUERY = """
+query BulkOperationStatus($id: ID!) {
+  bulkOperation(id: $id) {
+    id status errorCode objectCount rootObjectCount fileSize url partialDataUrl
+  }
+}
+"""
+
+BULK_OPERATION_CANCEL_MUTATION = """
+mutation BulkOperationCancel($id: ID!) {
+  bulkOperationCancel(id: $id) {
+    bulkOperation { id status }
+    userErrors { field message }
   }
 }
 """

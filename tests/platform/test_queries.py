@@ -45,3 +45,40 @@ def test_no_graphql_document_lives_outside_queries_module():
             stray[str(path.relative_to(ROOT))] = literals
     assert stray == {}
     assert len(DOCUMENTS) >= 5
+
+
+@pytest.mark.parametrize("search", [queries.orders_search_by_id(range(5001, 5251)),
+                                    queries.orders_search_by_customer(1001)])
+def test_the_bulk_orders_query_is_valid_and_within_shopifys_bulk_limits(search: str):
+    from graphql import parse
+
+    from devtools.admin_double.bulk import restrictions
+
+    document = queries.orders_bulk_query(search)
+    assert validate_document(document) == []
+    assert restrictions(parse(document)) == []
+    assert search in parse(document).definitions[0].selection_set.selections[0].arguments[0].value.value
+
+
+def test_the_bulk_query_and_the_paged_queries_read_the_same_fields():
+    from graphql import FieldNode, parse, visit
+    from graphql.language import Visitor
+
+    def names(source: str) -> set[str]:
+        class Fields(Visitor):
+            found: set[str] = set()
+
+            def enter_field(self, node: FieldNode, *_: object) -> None:
+                self.found.add(node.name.value)
+
+        fields = Fields()
+        fields.found = set()
+        visit(parse(source), fields)
+        return fields.found - {"edges", "node", "nodes", "pageInfo", "hasNextPage", "endCursor", "orders", "customer"}
+
+    assert names(queries.orders_bulk_query("id:1")) == names(queries.CUSTOMER_ORDERS_QUERY)
+
+
+def test_bulk_operations_are_polled_by_id_since_current_bulk_operation_is_deprecated():
+    assert validate_document("{ currentBulkOperation { id status } }")
+    assert "bulkOperation(id: $id)" in queries.BULK_OPERATION_QUERY
