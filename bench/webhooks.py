@@ -1,4 +1,4 @@
-"""Webhook intake throughput and report compile time; writes its results into ``bench/README.md``.
+"""Webhook intake throughput; writes its results into ``bench/README.md``.
 
     .venv/bin/python bench/webhooks.py [--quick]
 
@@ -6,8 +6,8 @@
    served by gunicorn as in the Procfile, on PostgreSQL database ``bench`` and a private Redis, and
    driven by 16 threads posting signed ``customers/redact`` deliveries. Both are then profiled
    serially in this process.
-2. ``compile_customer_data`` runs for a customer with 250 orders against the Admin API double with
-   50 ms added to every call.
+2. The compile time of a 250-order report (part 3 of the same section) is measured by
+   ``bench/compile_time.py``, which rewrites only that part; this script keeps it as it is.
 
 Everything stays on 127.0.0.1; every loop is bounded in count and time.
 """
@@ -23,7 +23,6 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,16 +33,14 @@ sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() not 
 from redis import Redis  # noqa: E402
 
 from bench import intake, readme  # noqa: E402
-from bench.compile_time import CompileResult, measure_compile  # noqa: E402
-from devtools.admin_double.cost import CostBucket  # noqa: E402
 
 README = Path(__file__).resolve().parent / "README.md"
 BEGIN, END = "<!-- webhooks:begin -->", "<!-- webhooks:end -->"
+COMPILE_PART = "### 3. "  # written by bench/compile_time.py
 OURS, MINIMAL = "shopify_app:create_app()", "bench.minimal_app:create_app()"
 CLIENTS = 16
 P99_TARGET_MS = 100.0
 RATIO_TARGET = 0.8
-COMPILE_TARGET_S = 10.0
 DISTURBED_CORES = 0.3  # wait (a little) before a slice while other processes use more than this
 
 
@@ -57,21 +54,14 @@ class Plan:
     quiet_wait: float  # at most this long before each slice, waiting for other work on the machine to stop
     worker_counts: tuple[int, ...]
     profile_requests: int
-    compile_buckets: tuple[str, ...]
 
 
 CORES = os.cpu_count() or 1
 PRIMARY_WORKERS = 2 * CORES + 1  # gunicorn's own advice for sync workers
 FULL = Plan(warmup=3, duration=20, slices=4, quiet_wait=30, worker_counts=(2, PRIMARY_WORKERS, 4 * CORES + 1),
-            profile_requests=1000, compile_buckets=("standard", "plus", "unthrottled"))
-QUICK = Plan(warmup=1, duration=6, slices=2, quiet_wait=5, worker_counts=(PRIMARY_WORKERS,), profile_requests=200,
-             compile_buckets=("unthrottled",))
+            profile_requests=1000)
+QUICK = Plan(warmup=1, duration=6, slices=2, quiet_wait=5, worker_counts=(PRIMARY_WORKERS,), profile_requests=200)
 SLICE_WARMUP = 1.0
-BUCKETS: dict[str, tuple[str, Callable[[], CostBucket | None]]] = {
-    "standard": ("the double's bucket: 2,000 points, 100/s (Standard plan rate)", lambda: None),
-    "plus": ("bucket of 20,000 points, 1,000/s (Shopify Plus rate)", lambda: CostBucket(20_000, 1_000)),
-    "unthrottled": ("no throttling (to isolate the rest)", lambda: CostBucket(1e12, 1e12)),
-}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -194,18 +184,6 @@ def profile_lines(ours: intake.IntakeProfile, minimal: intake.IntakeProfile, req
     return lines
 
 
-def compile_lines(results: list[CompileResult]) -> list[str]:
-    lines = ["| Admin API cost model | wall time | < 10 s | GraphQL calls (of which throttled retries) | "
-             "requested cost of all calls (points) | report JSON / HTML | orders in report |",
-             "| --- | ---: | :---: | ---: | ---: | ---: | ---: |"]
-    for r in results:
-        lines.append(f"| {BUCKETS[r.label][0]} | {r.seconds:.2f} s | {'yes' if r.seconds < COMPILE_TARGET_S else 'no'}"
-                     f" | {r.graphql_calls} ({r.throttled_calls}) | {r.requested_cost:,} | "
-                     f"{r.report_json_bytes / 1024:,.0f} KiB / {r.report_html_bytes / 1024:,.0f} KiB | "
-                     f"{r.orders_in_report} |")
-    return lines
-
-
 def worker_note(plan: Plan) -> str:
     notes = {PRIMARY_WORKERS: "2 x cores + 1, gunicorn's advice for sync workers, and the headline",
              2: "the Procfile default (`WEB_CONCURRENCY`)", 4 * CORES + 1: "4 x cores + 1, to see over-subscription"}
@@ -213,7 +191,7 @@ def worker_note(plan: Plan) -> str:
 
 
 def render(command: str, machine: str, code: str, plan: Plan, runs: list[IntakeRun], ours_profile: intake.IntakeProfile,
-           minimal_profile: intake.IntakeProfile, compiles: list[CompileResult], elapsed: float) -> str:
+           minimal_profile: intake.IntakeProfile, compile_part: str, elapsed: float) -> str:
     today = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     gunicorn_line = "gunicorn " + " ".join(f'"{a}"' if "(" in a else a
                                            for a in intake.gunicorn_args(OURS, "127.0.0.1:PORT", "N"))
@@ -251,19 +229,19 @@ def render(command: str, machine: str, code: str, plan: Plan, runs: list[IntakeR
         "",
         *profile_lines(ours_profile, minimal_profile, plan.profile_requests),
         "",
-        "### 3. Compiling a subject-access report for a customer with 250 orders",
-        "",
-        "Admin API double with `latency = 0.05` (50 ms before every answer); the shop is installed through the "
-        "real flow (`shops.install_with_session_token`, what GET `/` runs: token exchange with a session token, "
-        "expiring offline token), the request arrives as "
-        "a signed `customers/data_request` webhook, and `workers.privacy.compile_customer_data(request_id)` runs "
-        "in this process with `workers.context.configure(settings)`. The double charges the *requested* cost of "
-        "each query and refunds nothing (Shopify refunds the difference to the actual cost).",
-        "",
-        *compile_lines(compiles),
+        compile_part.rstrip("\n"),
         END,
     ]
     return "\n".join(parts)
+
+
+def existing_compile_part() -> str:
+    """Part 3 as ``bench/compile_time.py`` last wrote it (that script owns it), or a pointer to it."""
+    text = README.read_text() if README.exists() else ""
+    if BEGIN in text and COMPILE_PART in text[text.index(BEGIN):]:
+        start = text.index(COMPILE_PART, text.index(BEGIN))
+        return text[start:text.index(END, start)]
+    return f"{COMPILE_PART}Compiling a subject-access report\n\nRun `.venv/bin/python bench/compile_time.py`.\n"
 
 
 def write_readme(section: str) -> None:
@@ -272,7 +250,7 @@ def write_readme(section: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="short runs, one worker count, no throttled compile")
+    parser.add_argument("--quick", action="store_true", help="short runs, one worker count")
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
     command = ".venv/bin/python bench/webhooks.py" + (" --quick" if args.quick else "")
@@ -285,13 +263,7 @@ def main(argv: list[str] | None = None) -> int:
         intake.reset_state(env)
         ours_profile = intake.profile_intake(env, plan.profile_requests)
         minimal_profile = intake.profile_intake(env, plan.profile_requests, minimal=True)
-        print("compiling a 250-order report", flush=True)
-        intake.reset_state(env)
-        compiles = measure_compile(env, orders=250, latency=0.05,
-                                   buckets={name: BUCKETS[name][1]() for name in plan.compile_buckets})
-        for c in compiles:
-            print(f"  {c.label}: {c.seconds:.2f} s, {c.graphql_calls} GraphQL calls", flush=True)
-    section = render(command, machine, code, plan, runs, ours_profile, minimal_profile, compiles,
+    section = render(command, machine, code, plan, runs, ours_profile, minimal_profile, existing_compile_part(),
                      time.monotonic() - began)
     write_readme(section)
     print(section)
