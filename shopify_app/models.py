@@ -25,6 +25,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+MAX_CUSTOMER_ID = 2**63 - 1
+"""Shopify's customer ids are 64-bit; the ``customer_id`` columns are BIGINT. A larger number is no customer."""
+
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)

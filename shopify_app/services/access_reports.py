@@ -141,26 +141,24 @@ def links_to_send(session: Session, *, limit: int = 500) -> Sequence[int]:
     return [row for row in session.scalars(query) if row is not None]
 
 
+def check_download_link(session: Session, limiter: FixedWindowLimiter, *, shop_domain: str, token: str,
+                        ip: str) -> None:
+    """:class:`InvalidLinkError` unless the emailed link still gives the report; downloads nothing.
+
+    Opening the link shows download buttons (:func:`download_by_token`, a POST), so a mail scanner
+    that follows links neither uses up the downloads nor carries the report away.
+    """
+    limiter.hit([(LINK_IP_LIMIT, limit_key("ip", ip))])
+    _downloadable(session, shop_domain, token, utcnow())
+    session.rollback()
+
+
 def download_by_token(session: Session, limiter: FixedWindowLimiter, *, shop_domain: str, token: str, fmt: str,
                       ip: str) -> ReportDownload:
     """The report behind an emailed link, while the link lasts. Each download is audited. Commits."""
     limiter.hit([(LINK_IP_LIMIT, limit_key("ip", ip))])
     db.begin_write(session)
-    shop = shops.find_shop(session, shop_domain)
-    if shop is None:
-        raise NotFoundError("Unknown shop.")
-    storefront = session.scalars(select(StorefrontRequest).where(
-        StorefrontRequest.shop_id == shop.id, StorefrontRequest.report_token_hash == token_hash(token))).first()
-    now = utcnow()
-    if storefront is None or not token:
-        raise InvalidLinkError("unknown")
-    report = session.scalars(select(PrivacyReport).where(
-        PrivacyReport.privacy_request_id == storefront.privacy_request_id)).first()
-    expires_at = storefront.report_token_expires_at
-    if expires_at is None or expires_at <= now or report is None or report.expires_at <= now:
-        raise InvalidLinkError("expired")
-    if storefront.report_downloads >= MAX_REPORT_DOWNLOADS:
-        raise InvalidLinkError("used")
+    shop, storefront, report = _downloadable(session, shop_domain, token, utcnow())
     storefront.report_downloads += 1
     audit.record(session, shop.id, actor="shopper", action="report.downloaded",
                  privacy_request_id=storefront.privacy_request_id,
@@ -171,3 +169,29 @@ def download_by_token(session: Session, limiter: FixedWindowLimiter, *, shop_dom
     if fmt == "html":
         return ReportDownload(report.html_document, "text/html", name)
     return ReportDownload(report.json_document, "application/json", name)
+
+
+def _downloadable(session: Session, shop_domain: str, token: str,
+                  now: dt.datetime) -> tuple[Shop, StorefrontRequest, PrivacyReport]:
+    """The shop, request and report behind a download link, or :class:`InvalidLinkError` (rolled back)."""
+    shop = shops.find_shop(session, shop_domain)
+    if shop is None:
+        session.rollback()
+        raise NotFoundError("Unknown shop.")
+    storefront = session.scalars(select(StorefrontRequest).where(
+        StorefrontRequest.shop_id == shop.id, StorefrontRequest.report_token_hash == token_hash(token))).first()
+    report = None if storefront is None or not token else session.scalars(select(PrivacyReport).where(
+        PrivacyReport.privacy_request_id == storefront.privacy_request_id)).first()
+    expires_at = storefront.report_token_expires_at if storefront is not None else None
+    reason = None
+    if storefront is None or not token:
+        reason = "unknown"
+    elif expires_at is None or expires_at <= now or report is None or report.expires_at <= now:
+        reason = "expired"
+    elif storefront.report_downloads >= MAX_REPORT_DOWNLOADS:
+        reason = "used"
+    if reason is not None:
+        session.rollback()
+        raise InvalidLinkError(reason)
+    assert storefront is not None and report is not None
+    return shop, storefront, report

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from shopify_app import db
 from shopify_app.encryption import TokenCipher
 from shopify_app.errors import NotFoundError
-from shopify_app.models import RetentionDueCustomer, RetentionErasureBatch, RetentionScan, Shop, utcnow
+from shopify_app.models import MAX_CUSTOMER_ID, RetentionDueCustomer, RetentionErasureBatch, RetentionScan, Shop, utcnow
 from shopify_app.platform import queries
 from shopify_app.platform.admin_client import ShopifyAdminClient
 from shopify_app.services import audit, erasure, shopify_customers, shops
@@ -155,7 +155,7 @@ def start_erasure(session: Session, shop_id: int, data: dict[str, Any], *, actor
     everyone = data.get("all") is True
     ids = data.get("customer_ids")
     if not everyone and (not isinstance(ids, list) or not ids or len(ids) > MAX_IDS_PER_BATCH
-                         or any(type(i) is not int for i in ids)):
+                         or any(type(i) is not int or not 0 < i <= MAX_CUSTOMER_ID for i in ids)):
         raise InvalidFormError("The form has errors.", {"customer_ids": "A list of customer ids, or all: true."})
     db.begin_write(session)
     query = select(RetentionDueCustomer).where(RetentionDueCustomer.shop_id == shop_id,

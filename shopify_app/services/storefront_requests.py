@@ -112,7 +112,8 @@ class Submission:
 
 
 def _text(value: str | None, name: str, errors: dict[str, str]) -> str | None:
-    text = (value or "").replace("\r\n", "\n").strip()
+    # NUL is dropped: no browser sends it, and PostgreSQL refuses it in text columns (a 500, not a 422).
+    text = (value or "").replace("\r\n", "\n").replace("\x00", "").strip()
     if len(text) > MAX_TEXT_CHARS:
         errors[name] = "too_long"
     return text or None
@@ -188,26 +189,47 @@ def submit(session: Session, settings: Settings, limiter: FixedWindowLimiter, *,
     return Intake("check_inbox")
 
 
+def check_confirmation_link(session: Session, limiter: FixedWindowLimiter, *, shop_domain: str, token: str,
+                            ip: str) -> str:
+    """The right a confirmation link would confirm, or :class:`InvalidLinkError`; confirms nothing.
+
+    Opening the link shows a button that confirms (:func:`confirm`, a POST): mail scanners that
+    follow every link in a message must not confirm an erasure the shopper never asked for.
+    """
+    limiter.hit([(LINK_IP_LIMIT, limit_key("ip", ip))])
+    right = _unconfirmed(session, shop_domain, token, utcnow())[1].right
+    session.rollback()
+    return right
+
+
 def confirm(session: Session, limiter: FixedWindowLimiter, *, shop_domain: str, token: str, ip: str) -> PrivacyRequest:
     """Turn a guest's submission into a request, once, within 24 hours of the email. Commits."""
     limiter.hit([(LINK_IP_LIMIT, limit_key("ip", ip))])
     db.begin_write(session)
-    shop = _shop(session, shop_domain)
-    row = session.scalars(select(StorefrontRequest).where(StorefrontRequest.shop_id == shop.id,
-                                                          StorefrontRequest.token_hash == token_hash(token))).first()
     now = utcnow()
-    if row is None or not token:
-        session.rollback()
-        raise InvalidLinkError("unknown")
-    if row.status != "unconfirmed":
-        session.rollback()
-        raise InvalidLinkError("used")
-    if row.token_expires_at is None or row.token_expires_at <= now:
-        session.rollback()
-        raise InvalidLinkError("expired")
+    shop, row = _unconfirmed(session, shop_domain, token, now)
     privacy_request = _open_request(session, shop, row, customer_id=None, now=now, verified_by="email_link")
     session.commit()
     return privacy_request
+
+
+def _unconfirmed(session: Session, shop_domain: str, token: str, now: dt.datetime) -> tuple[Shop, StorefrontRequest]:
+    """The shop and the submission waiting for this link, or :class:`InvalidLinkError` (rolled back)."""
+    shop = _shop(session, shop_domain)
+    row = session.scalars(select(StorefrontRequest).where(StorefrontRequest.shop_id == shop.id,
+                                                          StorefrontRequest.token_hash == token_hash(token))).first()
+    reason = None
+    if row is None or not token:
+        reason = "unknown"
+    elif row.status != "unconfirmed":
+        reason = "used"
+    elif row.token_expires_at is None or row.token_expires_at <= now:
+        reason = "expired"
+    if reason is not None:
+        session.rollback()
+        raise InvalidLinkError(reason)
+    assert row is not None
+    return shop, row
 
 
 def _open_request(session: Session, shop: Shop, row: StorefrontRequest, *, customer_id: int | None,

@@ -7,11 +7,28 @@ import logging
 from flask import Flask, Response, jsonify, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter, ValidationError
 
 from shopify_app.errors import AppError
 from shopify_app.web import admin, admin_api, api, auth, fulfilment_api, headers, health, proxy, storefront, webhooks
 
 log = logging.getLogger(__name__)
+
+MAX_ROW_ID = 2**31 - 1  # the id columns are PostgreSQL ``integer``
+
+
+class RowIdConverter(IntegerConverter):
+    """``<int:…>`` in our URLs is always a row id: past what an id column holds, no route matches (404).
+
+    Without the bound, ``/api/privacy-requests/2147483648`` was a 500 on PostgreSQL (integer out of
+    range) and ``…/9223372036854775808`` one on SQLite (too large for its INTEGER).
+    """
+
+    def to_python(self, value: str) -> int:
+        number: int = super().to_python(value)
+        if number > MAX_ROW_ID:
+            raise ValidationError()
+        return number
 
 
 def _error(status: int, message: str) -> Response:
@@ -40,6 +57,7 @@ def _handle_database_unavailable(exc: OperationalError) -> Response:
 
 
 def init_app(app: Flask) -> None:
+    app.url_map.converters["int"] = RowIdConverter  # before any rule is added
     for module in (webhooks, admin, admin_api, api, auth, health, storefront, proxy, fulfilment_api):
         app.register_blueprint(module.bp)
     headers.init_app(app)

@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -18,6 +18,7 @@ from flask import Response, g, jsonify, redirect, request
 
 from shopify_app import db
 from shopify_app.errors import InvalidSessionTokenError
+from shopify_app.models import MAX_CUSTOMER_ID
 from shopify_app.platform.domains import is_shop_domain, normalize_shop_domain
 from shopify_app.platform.session_tokens import decode_session_token
 from shopify_app.platform.signatures import (
@@ -32,6 +33,7 @@ from shopify_app.web.context import settings
 
 View = Callable[..., Any]
 RETRY_INVALID_SESSION_HEADER = "X-Shopify-Retry-Invalid-Session-Request"
+MAX_CUSTOMER_ID_DIGITS = len(str(MAX_CUSTOMER_ID))
 
 
 def webhook_hmac_required(view: View) -> View:
@@ -118,6 +120,26 @@ def oauth_hmac_required(view: View) -> View:
     return wrapped
 
 
+APP_PROXY_UNAUTHORIZED = "Invalid app proxy signature."
+
+
+def app_proxy_identity(pairs: Sequence[tuple[str, str]], secrets: Sequence[str]) -> tuple[str, int | None] | None:
+    """The shop and logged-in customer (None for a guest) of a signed, fresh app-proxy query; None if it is not.
+
+    ``pairs``: the query's parameters in order, repeated keys included. Also used by the consent
+    endpoint, which is served in front of Flask (``web/storefront.py``).
+    """
+    values = dict(reversed(pairs))  # the first value of each key, as MultiDict.get gives it
+    shop = values.get("shop")
+    if (not verify_app_proxy_signature(pairs, secrets) or not is_fresh(values.get("timestamp"))
+            or not is_shop_domain(shop)):
+        return None
+    customer_id = values.get("logged_in_customer_id") or ""
+    # ASCII digits only ("²".isdigit() is true) and within BIGINT; anything else is a guest.
+    is_id = customer_id.isascii() and customer_id.isdigit() and len(customer_id) <= MAX_CUSTOMER_ID_DIGITS
+    return normalize_shop_domain(shop), int(customer_id) if is_id and int(customer_id) <= MAX_CUSTOMER_ID else None
+
+
 def app_proxy_signature_required(view: View) -> View:
     """App-proxy requests: a hex signature over the concatenated sorted query, and a fresh timestamp.
 
@@ -126,14 +148,10 @@ def app_proxy_signature_required(view: View) -> View:
 
     @functools.wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        pairs = list(request.args.items(multi=True))
-        shop = request.args.get("shop")
-        if (not verify_app_proxy_signature(pairs, settings().api_secrets) or not is_fresh(request.args.get("timestamp"))
-                or not is_shop_domain(shop)):
-            return Response("Invalid app proxy signature.", status=401, mimetype="text/plain")
-        g.shop_domain = normalize_shop_domain(shop)
-        customer_id = request.args.get("logged_in_customer_id") or ""
-        g.logged_in_customer_id = int(customer_id) if customer_id.isdigit() else None
+        identity = app_proxy_identity(list(request.args.items(multi=True)), settings().api_secrets)
+        if identity is None:
+            return Response(APP_PROXY_UNAUTHORIZED, status=401, mimetype="text/plain")
+        g.shop_domain, g.logged_in_customer_id = identity
         return view(*args, **kwargs)
 
     return wrapped

@@ -128,22 +128,44 @@ def submit() -> Response:
 
 @bp.get("/proxy/confirm")
 @app_proxy_signature_required
+def confirmation_page() -> Response:
+    """The link from the confirmation email: a button that confirms. Opening the link alone changes nothing."""
+    token = request.args.get("token", "")
+    right = storefront_requests.check_confirmation_link(db.session(), _limiter(), shop_domain=g.shop_domain,
+                                                        token=token, ip=_ip())
+    t = TEXTS[_language()]
+    label = next(str(name).lower() for value, name, _ in t["rights"] if value == right)  # type: ignore[attr-defined]
+    return _page(view="confirm", token=token, message=str(t["confirm_intro"]).format(right=label))
+
+
+@bp.post("/proxy/confirm")
+@app_proxy_signature_required
 def confirm() -> Response:
-    """The link from the confirmation email: the request now exists, due one month from now."""
+    """The confirmation page's button: the request now exists, due one month from now."""
     privacy_request = storefront_requests.confirm(db.session(), _limiter(), shop_domain=g.shop_domain,
-                                                  token=request.args.get("token", ""), ip=_ip())
+                                                  token=request.form.get("token", ""), ip=_ip())
     return _message("confirmed", 200, due=notifications.format_date(privacy_request.due_at, _language()))
 
 
 @bp.get("/proxy/report")
 @app_proxy_signature_required
+def report_page() -> Response:
+    """The link from the report email: download buttons. Opening the link alone downloads nothing."""
+    token = request.args.get("token", "")
+    access_reports.check_download_link(db.session(), _limiter(), shop_domain=g.shop_domain, token=token, ip=_ip())
+    message = str(TEXTS[_language()]["download_intro"]).format(max=access_reports.MAX_REPORT_DOWNLOADS)
+    return _page(view="download", token=token, message=message)
+
+
+@bp.post("/proxy/report")
+@app_proxy_signature_required
 def report() -> Response:
-    """The link from the report email: the compiled report, a few times within 7 days."""
-    fmt = request.args.get("format", "html")
+    """A download button: the compiled report, a few times within 7 days."""
+    fmt = request.form.get("format", "html")
     if fmt not in ("html", "json"):
         raise MalformedPayloadError("format must be html or json.")
     download = access_reports.download_by_token(db.session(), _limiter(), shop_domain=g.shop_domain,
-                                                token=request.args.get("token", ""), fmt=fmt, ip=_ip())
+                                                token=request.form.get("token", ""), fmt=fmt, ip=_ip())
     response = Response(download.body, mimetype=download.mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{download.filename}"'
     response.headers["Content-Security-Policy"] = REPORT_CSP

@@ -36,6 +36,15 @@ TEXTS: dict[str, dict[str, object]] = {
                        "within 24 hours to confirm your request. Nothing happens until you do.",
         "received_title": "Request received",
         "received": "Your request is recorded. The shop must answer by {due}.",
+        "confirm_title": "Confirm your request",
+        "confirm_intro": "You asked this shop to: {right}. Confirm to send the request; the shop must then answer "
+                         "within one month.",
+        "confirm_button": "Confirm my request",
+        "download_title": "Your data",
+        "download_intro": "The shop has prepared a copy of your data. Download it as a page you can read and print, "
+                          "or as a JSON file you can give to another service. The link allows {max} downloads in all.",
+        "download_html": "Download the page",
+        "download_json": "Download the JSON file",
         "confirmed_title": "Request confirmed",
         "confirmed": "Thank you: your request is confirmed. The shop must answer by {due}.",
         "link_unknown": "This link is not valid. Copy the whole link from the email, or make a new request.",
@@ -83,6 +92,16 @@ TEXTS: dict[str, dict[str, object]] = {
                        "lien qu'il contient dans les 24 heures pour confirmer votre demande. Rien ne se passe avant.",
         "received_title": "Demande reçue",
         "received": "Votre demande est enregistrée. La boutique doit y répondre avant le {due}.",
+        "confirm_title": "Confirmez votre demande",
+        "confirm_intro": "Vous avez demandé à cette boutique de : {right}. Confirmez pour envoyer la demande ; la "
+                         "boutique devra y répondre dans un délai d'un mois.",
+        "confirm_button": "Confirmer ma demande",
+        "download_title": "Vos données",
+        "download_intro": "La boutique a préparé une copie de vos données. Téléchargez-la sous forme de page à lire "
+                          "et imprimer, ou de fichier JSON à transmettre à un autre service. Le lien permet {max} "
+                          "téléchargements en tout.",
+        "download_html": "Télécharger la page",
+        "download_json": "Télécharger le fichier JSON",
         "confirmed_title": "Demande confirmée",
         "confirmed": "Merci : votre demande est confirmée. La boutique doit y répondre avant le {due}.",
         "link_unknown": "Ce lien n'est pas valide. Copiez le lien complet depuis l'e-mail, ou faites une nouvelle "

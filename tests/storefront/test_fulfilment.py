@@ -27,7 +27,7 @@ def guest_request(client, db_session, settings, right: str, email: str, **form: 
     before = len(outbox(settings))
     assert proxy_post(client, "/proxy/requests", {"right": right, "email": email, **form}).status_code == 200
     token = token_of(link_in(outbox(settings)[before]))
-    assert proxy_get(client, "/proxy/confirm", extra={"token": token}).status_code == 200
+    assert proxy_post(client, "/proxy/confirm", {"token": token}).status_code == 200
     db_session.rollback()
     return db_session.scalars(select(PrivacyRequest.id).order_by(PrivacyRequest.id.desc())).first()
 
@@ -59,14 +59,20 @@ def test_access_logged_in_compiles_then_emails_a_link_that_works_a_few_times(cli
     assert link.startswith("https://demo-shop.myshopify.com/apps/privacy/report?token=")
     token = token_of(link)
 
-    html = proxy_get(client, "/proxy/report", extra={"token": token})
+    # Opening the link (as a mail scanner does) shows the download buttons and uses up nothing.
+    for _ in range(4):
+        page = proxy_get(client, "/proxy/report", extra={"token": token})
+        assert page.status_code == 200 and "3 downloads" in page.text and "Camille" not in page.text
+    html = proxy_post(client, "/proxy/report", {"token": token, "format": "html"})
     assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
     assert "attachment" in html.headers["content-disposition"] and "Camille" in html.text
-    as_json = proxy_get(client, "/proxy/report", extra={"token": token, "format": "json"})
+    as_json = proxy_post(client, "/proxy/report", {"token": token, "format": "json"})
     assert json.loads(as_json.text)["customer"]["id"] == "gid://shopify/Customer/1001"
-    assert proxy_get(client, "/proxy/report", extra={"token": token}).status_code == 200
-    assert proxy_get(client, "/proxy/report", extra={"token": token}).status_code == 410  # three downloads at most
-    assert proxy_get(client, "/proxy/report", extra={"token": "guess"}).status_code == 410
+    assert proxy_post(client, "/proxy/report", {"token": token}).status_code == 200
+    assert proxy_post(client, "/proxy/report", {"token": token}).status_code == 410  # three downloads at most
+    assert proxy_get(client, "/proxy/report", extra={"token": token}).status_code == 410
+    assert proxy_post(client, "/proxy/report", {"token": "guess"}).status_code == 410
+    assert proxy_post(client, "/proxy/report", {"token": token, "format": "xml"}).status_code == 400
     assert actions(db_session, request_id) == [
         "request.received", "shopper.notified", "access.started", "job.started", "report.compiled",
         "report.link_sent", "report.downloaded", "report.downloaded", "report.downloaded"]
@@ -88,6 +94,7 @@ def test_an_expired_report_link_is_refused(client, install_shop, db_session, run
     row.report_token_expires_at = utcnow() - dt.timedelta(seconds=1)
     db_session.commit()
     assert proxy_get(client, "/proxy/report", extra={"token": token}).status_code == 410
+    assert proxy_post(client, "/proxy/report", {"token": token, "format": "json"}).status_code == 410
 
 
 def test_access_for_a_guest_is_matched_by_verified_email_and_may_be_downloaded_by_the_merchant(

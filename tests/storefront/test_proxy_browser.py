@@ -160,6 +160,10 @@ def ask_for_erasure(page, storefront: str, settings) -> None:
     [message] = outbox(settings)
     link = link_in(message).replace(f"https://{DEMO_SHOP}", storefront)
     page.goto(link)
+    assert page.get_by_role("heading", name="Confirmez votre demande").is_visible()
+    assert "effacer mes données" in page.locator("#MainContent").inner_text()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Confirmer ma demande").click()
     assert page.get_by_role("heading", name="Demande confirmée").is_visible()
     page.goto(link)  # a second time: used
     assert page.get_by_role("heading", name="Lien non valide").is_visible()

@@ -56,7 +56,7 @@ def test_a_forged_or_stale_proxy_request_is_refused(client, install_shop, db_ses
     else:
         query = re.sub(r"&signature=[0-9a-f]+", "", proxy_query())
     for method, path in (("GET", "/proxy"), ("POST", "/proxy/requests"), ("GET", "/proxy/confirm"),
-                         ("GET", "/proxy/report")):
+                         ("POST", "/proxy/confirm"), ("GET", "/proxy/report"), ("POST", "/proxy/report")):
         response = client.request(method, f"{path}?{query}", data=GUEST_FORM if method == "POST" else None)
         assert response.status_code == 401, (forgery, path)
     assert count(db_session, StorefrontRequest) == 0 and outbox(settings) == []
@@ -105,7 +105,12 @@ def test_a_guest_request_exists_only_once_confirmed_by_email(client, install_sho
     assert row.status == "unconfirmed" and row.token_hash == hashlib.sha256(token.encode()).hexdigest()
     assert row.token_expires_at - row.created_at == dt.timedelta(hours=24)
 
-    confirmed = proxy_get(client, "/proxy/confirm", extra={"token": token})
+    # Opening the link (as a mail scanner does) only shows a button; the button confirms.
+    page = proxy_get(client, "/proxy/confirm", extra={"token": token})
+    assert page.status_code == 200 and "Confirm your request" in page.text and "erase my data" in page.text
+    assert f'name="token" value="{token}"' in page.text and 'action="/apps/privacy/confirm?locale=en"' in page.text
+    assert count(db_session, PrivacyRequest) == 0 and proxy_get(client, "/proxy/confirm", extra={"token": token}).is_success
+    confirmed = proxy_post(client, "/proxy/confirm", {"token": token})
     assert confirmed.status_code == 200 and "Request confirmed" in confirmed.text
     db_session.rollback()
     request = db_session.scalars(select(PrivacyRequest)).one()
@@ -123,17 +128,21 @@ def test_a_confirmation_link_works_once_within_24_hours_and_in_its_shop_only(cli
     proxy_post(client, "/proxy/requests", GUEST_FORM)
     proxy_post(client, "/proxy/requests", {**GUEST_FORM, "email": "late@example.org"}, ip="198.51.100.1")
     first, late = (token_of(link_in(m)) for m in outbox(settings))
+    assert proxy_post(client, "/proxy/confirm", {"token": first}, shop=OTHER_SHOP).status_code == 410
     assert proxy_get(client, "/proxy/confirm", shop=OTHER_SHOP, extra={"token": first}).status_code == 410
-    assert proxy_get(client, "/proxy/confirm", extra={"token": first}).status_code == 200
-    reused = proxy_get(client, "/proxy/confirm", extra={"token": first})
-    assert reused.status_code == 410 and "already been used" in reused.text
-    assert proxy_get(client, "/proxy/confirm", extra={"token": "made-up"}).status_code == 410
-    assert proxy_get(client, "/proxy/confirm", extra={"token": ""}).status_code == 410
+    assert proxy_post(client, "/proxy/confirm", {"token": first}).status_code == 200
+    for reused in (proxy_post(client, "/proxy/confirm", {"token": first}),
+                   proxy_get(client, "/proxy/confirm", extra={"token": first})):
+        assert reused.status_code == 410 and "already been used" in reused.text
+    for made_up in ("made-up", ""):
+        assert proxy_post(client, "/proxy/confirm", {"token": made_up}).status_code == 410
+        assert proxy_get(client, "/proxy/confirm", extra={"token": made_up}).status_code == 410
 
     row = db_session.scalars(select(StorefrontRequest).where(StorefrontRequest.email == "late@example.org")).one()
     row.token_expires_at = utcnow() - dt.timedelta(seconds=1)
     db_session.commit()
-    expired = proxy_get(client, "/proxy/confirm", extra={"token": late})
+    assert proxy_get(client, "/proxy/confirm", extra={"token": late}).status_code == 410
+    expired = proxy_post(client, "/proxy/confirm", {"token": late})
     assert expired.status_code == 410 and "expired" in expired.text
     assert count(db_session, PrivacyRequest) == 1
 
