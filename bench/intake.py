@@ -275,7 +275,7 @@ class _CpuMeter:
 
     def _snapshot(self) -> dict[str, dict[int, float]]:
         snap: dict[str, dict[int, float]] = {}
-        for name, pids in {**self.groups, "postgres": _postgres_pids()}.items():
+        for name, pids in {**self.groups, "postgres": postgres_pids()}.items():
             snap[name] = {}
             for pid in pids:
                 try:
@@ -298,9 +298,9 @@ def machine_busy_seconds() -> float:
     return float(sum(times) - times.idle - getattr(times, "iowait", 0.0))
 
 
-def _postgres_pids() -> list[int]:
+def postgres_pids(database_url: str = DATABASE_URL) -> list[int]:
     """The server's own processes and the backends connected to our database (not the test suite's)."""
-    name = DATABASE_URL.rsplit("/", 1)[1]
+    name = database_url.rsplit("/", 1)[1]
     pids = []
     for proc in psutil.process_iter(["name", "cmdline"]):
         title = " ".join(proc.info["cmdline"] or ())

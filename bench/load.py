@@ -238,7 +238,7 @@ class Sampler:
 
     def _groups(self) -> dict[str, list[int]]:
         groups = {"web": self.stack.pids("web"), "worker": self.stack.pids("worker"),
-                  "scheduler": self.stack.pids("scheduler"), "postgres": _postgres_pids()}
+                  "scheduler": self.stack.pids("scheduler"), "postgres": intake.postgres_pids(DATABASE_URL)}
         if self.locust_pid:
             try:
                 groups["locust"] = [self.locust_pid, *(c.pid for c in psutil.Process(self.locust_pid).children())]
@@ -286,16 +286,6 @@ class Sampler:
         used = sum(max(0.0, b.cpu_seconds.get(group, 0.0) - a.cpu_seconds.get(group, 0.0))
                    for a, b in zip(inside, inside[1:], strict=False))
         return used / (inside[-1].at - inside[0].at)
-
-
-def _postgres_pids() -> list[int]:
-    name = DATABASE_URL.rsplit("/", 1)[1]
-    pids = []
-    for proc in psutil.process_iter(["name", "cmdline"]):
-        title = " ".join(proc.info["cmdline"] or ())
-        if proc.info["name"] == "postgres" and ("(" not in title or f" {name} " in title):
-            pids.append(proc.pid)
-    return pids
 
 
 # -- locust ---------------------------------------------------------------------------------------
