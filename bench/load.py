@@ -27,6 +27,7 @@ import dataclasses
 import datetime as dt
 import json
 import os
+import re
 import shlex
 import signal
 import statistics
@@ -60,7 +61,7 @@ DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_load"
 PEAK_FILE = ROOT / "bench" / "load-peak.json"
 SHOPS = [f"load-shop-{i}.myshopify.com" for i in range(100)]
 CUSTOMERS_PER_SHOP, ORDERS_EACH = 20, 3
-WEB_PROCESSES, WORKER_PROCESSES = 2, 2
+WORKER_PROCESSES = 2
 PEAK_STEPS = (8, 16, 32, 64)  # locust users, back to back
 STEP_SECONDS = 40
 DRAIN_TIMEOUT = 300.0
@@ -76,12 +77,16 @@ def _procfile_line(name: str) -> str:
     return line.split(":", 1)[1].strip()
 
 
+def procfile_defaults() -> dict[str, str]:
+    """``${NAME:-default}`` in the Procfile: the defaults, which is how production runs unless told otherwise."""
+    return dict(re.findall(r"\$\{(\w+):-([^}]*)\}", (ROOT / "Procfile").read_text()))
+
+
 def procfile_command(name: str, port: int) -> list[str]:
     """A Procfile line as argv, bound to loopback, with this virtualenv's executables."""
-    command = _procfile_line(name)
-    command = (command.replace("${PORT:-5000}", str(port)).replace("0.0.0.0", "127.0.0.1")
-               .replace("${WEB_CONCURRENCY:-2}", str(WEB_PROCESSES)))
-    argv = shlex.split(command)
+    values = {**procfile_defaults(), "PORT": str(port)}
+    command = re.sub(r"\$\{(\w+):-[^}]*\}", lambda m: values[m.group(1)], _procfile_line(name))
+    argv = shlex.split(command.replace("0.0.0.0", "127.0.0.1"))
     return [str(VENV_BIN / argv[0]), *argv[1:]]
 
 
@@ -392,8 +397,8 @@ def _header(command: str, began: float) -> str:
                 f"gunicorn {_version('gunicorn')}, rq {_version('rq')}, locust {_version('locust')}")
     return (f"Command: `{command}` · {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC · took "
             f"{(time.monotonic() - began) / 60:.1f} min · {readme.machine()} · {versions} · code: commit "
-            f"{_commit()}.\n\nProcesses, from the Procfile: `{_procfile_line('web')}` with WEB_CONCURRENCY="
-            f"{WEB_PROCESSES}, `python -m workers` × {WORKER_PROCESSES}, `python -m workers.cron` "
+            f"{_commit()}.\n\nProcesses, from the Procfile with its defaults: `{_procfile_line('web')}` "
+            f"({', '.join(f'{k}={v}' for k, v in procfile_defaults().items() if k != 'PORT')}), `python -m workers` × {WORKER_PROCESSES}, `python -m workers.cron` "
             f"× 1; PostgreSQL database `bench_load`, a private redis-server, the Admin API double in the benchmark "
             f"process; {len(SHOPS)} installed shops with {CUSTOMERS_PER_SHOP} customers of {ORDERS_EACH} orders "
             f"each. Load: locust, one process, `bench/locustfile.py` (60% consent posts, 25% banner script, 10% "

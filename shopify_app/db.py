@@ -33,6 +33,16 @@ def get_engine(database_url: str) -> Engine:
     return create_engine(database_url, pool_size=5, max_overflow=10, pool_recycle=1800)
 
 
+@lru_cache(maxsize=8)
+def get_autocommit_engine(database_url: str) -> Engine:
+    """PostgreSQL, each statement its own transaction: committed (WAL flushed) by the time it returns.
+
+    For a unit of work that is one statement (the consent writer's batches): no BEGIN or COMMIT
+    round trip. A small pool of its own, so the request sessions' pool is left alone.
+    """
+    return create_engine(database_url, isolation_level="AUTOCOMMIT", pool_size=2, max_overflow=2, pool_recycle=1800)
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
     # pysqlite's own transaction handling breaks SAVEPOINTs; we take it over
     # (SQLAlchemy's documented recipe) and begin transactions ourselves below.

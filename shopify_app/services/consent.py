@@ -1,9 +1,10 @@
 """Proof of consent: every storefront choice, stored append-only; and the merchant's view of them.
 
-This is the hottest path of the app (every storefront visitor who makes a choice), so
-recording is one ``INSERT … SELECT`` that finds the shop by its (unique, indexed) domain
-in the same statement: no separate lookup, no cache to go stale, no job. Rate limits are
-counted in Redis before it.
+This is the hottest path of the app (every storefront visitor who makes a choice). A record is
+parsed and validated here, in the request; ``services/consent_writer.py`` then writes the
+records of concurrent requests together (group commit: one Redis round trip for the rate
+limits, one statement that finds each shop by its domain and inserts every row, one COMMIT),
+with no cache of shops to go stale and no job.
 
 The body is the one the banner sends (``extensions/consent-banner/README.md``, "Proof").
 The customer id comes only from the signed app-proxy query, never from the body; the IP
@@ -18,18 +19,16 @@ import hashlib
 import ipaddress
 import json
 import re
-import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Boolean, Integer, String, insert, literal, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from shopify_app.errors import MalformedPayloadError, NotFoundError
-from shopify_app.models import ConsentRecord, Shop, UTCDateTime, utcnow
-from shopify_app.services.rate_limits import FixedWindowLimiter, Limit
+from shopify_app.errors import MalformedPayloadError
+from shopify_app.models import ConsentRecord
+from shopify_app.services.rate_limits import Limit
 
 MAX_BODY_BYTES = 4 * 1024
 ACTIONS = ("accept_all", "reject_all", "custom", "close")
@@ -40,10 +39,14 @@ OPTIONAL_BODY_KEYS = frozenset({"page"})
 VISITOR_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 TEXT_HASH = re.compile(r"[0-9a-f]{64}")
 MAX_REVISION = 2**31 - 1
+MAX_CUSTOMER_ID = 2**63 - 1  # BIGINT
 MAX_PAGE_CHARS = 2048
 USER_AGENT_CHARS = 200
 IPV4_PREFIX = 24
 IPV6_PREFIX = 48
+_IPV4_NETWORK_MASK = (2**32 - 1) ^ (2 ** (32 - IPV4_PREFIX) - 1)
+_IPV6_NETWORK_MASK = (2**128 - 1) ^ (2 ** (128 - IPV6_PREFIX) - 1)
+_CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f]")  # Unicode category Cc, exactly
 
 VISITOR_LIMIT = Limit("consent-visitor", max_events=20, window_seconds=60)
 SHOP_LIMIT = Limit("consent-shop", max_events=2000, window_seconds=60)
@@ -113,6 +116,10 @@ class ConsentInput:
         if page is not None and (not isinstance(page, str) or not page.startswith("/") or len(page) > MAX_PAGE_CHARS):
             raise MalformedPayloadError("page must be a path starting with '/'.")
         _check_consistency(action, choices, gpc)
+        if customer_id is not None and not 0 <= customer_id <= MAX_CUSTOMER_ID:
+            # Signed by Shopify, so never expected; but a value the column cannot hold would fail the
+            # whole batch this record is written with (consent_writer), not only this record.
+            raise MalformedPayloadError("logged_in_customer_id is out of range.")
         return cls(visitor_id=visitor_id, action=action, choices=choices, revision=revision, text_hash=text_hash,
                    language=language, gpc=gpc, page=page, customer_id=customer_id,
                    ip_truncated=truncate_ip(client_ip), user_agent=truncate_user_agent(user_agent))
@@ -156,59 +163,19 @@ def truncate_ip(value: str | None) -> str | None:
         return None
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
-    prefix = IPV4_PREFIX if address.version == 4 else IPV6_PREFIX
-    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)
+    if isinstance(address, ipaddress.IPv4Address):
+        return str(ipaddress.IPv4Address(int(address) & _IPV4_NETWORK_MASK))
+    return str(ipaddress.IPv6Address(int(address) & _IPV6_NETWORK_MASK))  # the scope id (%eth0) goes too
 
 
 def truncate_user_agent(value: str | None) -> str | None:
-    text = "".join(ch for ch in (value or "") if unicodedata.category(ch) != "Cc").strip()
+    text = _CONTROL_CHARACTERS.sub("", value or "").strip()
     return text[:USER_AGENT_CHARS] or None
 
 
-def _visitor_key(shop_domain: str, visitor_id: str) -> str:
-    # Redis only ever sees a hash: visitor ids are pseudonymous identifiers.
+def visitor_key(shop_domain: str, visitor_id: str) -> str:
+    """The visitor's rate-limit key: Redis only ever sees a hash (visitor ids are pseudonymous identifiers)."""
     return hashlib.sha256(f"{shop_domain}\0{visitor_id}".encode()).hexdigest()[:32]
-
-
-def record_consent(session: Session, shop_domain: str, consent: ConsentInput, *,
-                   limiter: FixedWindowLimiter | None = None) -> None:
-    """Append one proof of consent for ``shop_domain`` and commit.
-
-    Raises :class:`~shopify_app.services.rate_limits.RateLimitExceeded` (429) when the
-    visitor or the shop sends too many events, and :class:`NotFoundError` when the shop is
-    unknown. Either way nothing is stored.
-    """
-    if limiter is not None:
-        limiter.hit([(VISITOR_LIMIT, _visitor_key(shop_domain, consent.visitor_id)), (SHOP_LIMIT, shop_domain)])
-    c = consent.choices
-    values: dict[str, Any] = {
-        "visitor_id": literal(consent.visitor_id, String()),
-        "customer_id": literal(consent.customer_id, ConsentRecord.customer_id.type),
-        "action": literal(consent.action, String()),
-        "analytics": literal(c.analytics, Boolean()),
-        "marketing": literal(c.marketing, Boolean()),
-        "preferences": literal(c.preferences, Boolean()),
-        "sale_of_data": literal(c.sale_of_data, Boolean()),
-        "gpc": literal(consent.gpc, Boolean()),
-        "revision": literal(consent.revision, Integer()),
-        "text_hash": literal(consent.text_hash, String()),
-        "language": literal(consent.language, String()),
-        "ip_truncated": literal(consent.ip_truncated, String()),
-        "user_agent": literal(consent.user_agent, String()),
-        "recorded_at": literal(utcnow(), UTCDateTime()),
-    }
-    source = select(Shop.id, *(v.label(k) for k, v in values.items())).where(Shop.domain == shop_domain)
-    statement = insert(ConsentRecord).from_select(["shop_id", *values], source)
-    try:
-        # rowcount of an INSERT is kept only when asked for (SQLAlchemy 2.x).
-        inserted = session.execute(statement, execution_options={"preserve_rowcount": True}).rowcount
-    except IntegrityError:  # the shop was erased between the SELECT and the INSERT
-        session.rollback()
-        inserted = 0
-    if inserted != 1:
-        session.rollback()
-        raise NotFoundError("Unknown shop.")
-    session.commit()
 
 
 def consent_filters(

@@ -5,6 +5,10 @@ window's index, so each window starts from zero and the key expires on its own.
 The limiter fails open: if Redis does not answer, the event is allowed, the
 outage is logged, and Redis is left alone for a few seconds so that a dead
 Redis does not add its connect timeout to every request.
+
+:meth:`FixedWindowLimiter.hit_many` counts a whole batch of events (the consent
+writer's) in one Lua script call: one ``INCRBY`` per distinct key, and each event's
+rank within its window decides, exactly as if the events had been counted one by one.
 """
 
 from __future__ import annotations
@@ -45,6 +49,27 @@ class Limit:
     window_seconds: int
 
 
+# KEYS: counters. ARGV[1]: "increment:ttl" for each key in turn, separated by commas. Returns each key's
+# count after the increment, comma-separated. (One argument and one string rather than two arguments and
+# an integer per key: packing and parsing them is what costs the client most.) The TTL is set when the key
+# is created (its count equals the increment): the key is per window, and window + 1 seconds from any
+# moment in the window outlives the window.
+_INCREMENT_SCRIPT = """
+local counts = {}
+local i = 0
+for increment, ttl in string.gmatch(ARGV[1], "(%d+):(%d+)") do
+  i = i + 1
+  increment = tonumber(increment)
+  local count = redis.call('INCRBY', KEYS[i], increment)
+  if count == increment then
+    redis.call('EXPIRE', KEYS[i], ttl)
+  end
+  counts[i] = count
+end
+return table.concat(counts, ",")
+"""
+
+
 class FixedWindowLimiter:
     """Counts events in Redis. Thread-safe; share one per process (it remembers Redis outages)."""
 
@@ -55,6 +80,7 @@ class FixedWindowLimiter:
         self._monotonic = monotonic
         self._skip_until = 0.0
         self._lock = threading.Lock()
+        self._increment = redis.register_script(_INCREMENT_SCRIPT)
 
     def hit(self, checks: Sequence[tuple[Limit, str]]) -> None:
         """Count one event against every ``(limit, key)``; raise :class:`RateLimitExceeded` if any is over.
@@ -85,3 +111,46 @@ class FixedWindowLimiter:
             if int(count) > limit.max_events:
                 retry_after = limit.window_seconds - int(now % limit.window_seconds)
                 raise RateLimitExceeded(f"Too many events ({limit.name}); try again later.", max(retry_after, 1))
+
+    def hit_many(self, events: Sequence[Sequence[tuple[Limit, str]]]) -> list[RateLimitExceeded | None]:
+        """Count a batch of events in one round trip; for each, None (allowed) or the error to raise.
+
+        The same as calling :meth:`hit` for each event in turn: every event is counted against every
+        one of its limits, and an event is refused when its rank in any of its windows is over the limit.
+        """
+        verdicts: list[RateLimitExceeded | None] = [None] * len(events)
+        if not events or self._monotonic() < self._skip_until:
+            return verdicts
+        now = self._clock()
+        increments: dict[str, int] = {}
+        ttls: dict[str, int] = {}
+        event_keys: list[list[tuple[Limit, str]]] = []
+        for checks in events:
+            keys = []
+            for limit, key in checks:
+                redis_key = f"{KEY_PREFIX}:{limit.name}:{key}:{int(now // limit.window_seconds)}"
+                increments[redis_key] = increments.get(redis_key, 0) + 1
+                ttls[redis_key] = limit.window_seconds + 1
+                keys.append((limit, redis_key))
+            event_keys.append(keys)
+        if not increments:
+            return verdicts
+        spec = ",".join(f"{increment}:{ttls[redis_key]}" for redis_key, increment in increments.items())
+        try:
+            reply = self._increment(keys=list(increments), args=[spec])
+            counts = (reply.decode() if isinstance(reply, bytes) else reply).split(",")
+        except RedisError as exc:
+            with self._lock:
+                self._skip_until = self._monotonic() + OUTAGE_BACKOFF_SECONDS
+            log.warning("Rate limiting skipped: Redis unavailable (%s)", type(exc).__name__)
+            return verdicts
+        # The batch's events hold the last ranks of each window, in batch order.
+        rank = {k: int(count) - increments[k] for k, count in zip(increments, counts, strict=True)}
+        for index, keys in enumerate(event_keys):
+            for limit, redis_key in keys:
+                rank[redis_key] += 1
+                if rank[redis_key] > limit.max_events and verdicts[index] is None:
+                    retry_after = limit.window_seconds - int(now % limit.window_seconds)
+                    verdicts[index] = RateLimitExceeded(f"Too many events ({limit.name}); try again later.",
+                                                        max(retry_after, 1))
+        return verdicts

@@ -13,15 +13,20 @@ def frame_ancestors(shop_domain: str | None) -> str:
     return f"frame-ancestors https://{shop_domain} {SHOPIFY_ADMIN_ORIGIN}"
 
 
+def security_headers(shop_domain: str | None) -> dict[str, str]:
+    """The hardening headers of every response (also sent by the consent endpoint, which Flask does not serve)."""
+    return {"Content-Security-Policy": frame_ancestors(shop_domain), "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "strict-origin-when-cross-origin"}
+
+
 def add_security_headers(response: Response) -> Response:
     # Embedded pages are framed by Shopify admin, so never X-Frame-Options;
     # CSP frame-ancestors names the one shop that is signed in (on every
     # response, so an error page cannot be framed by anyone else either).
     shop = g.get("shop_domain") or g.get("bounce_shop")
-    response.headers.setdefault("Content-Security-Policy", frame_ancestors(shop))
+    for name, value in security_headers(shop).items():
+        response.headers.setdefault(name, value)
     response.headers.pop("X-Frame-Options", None)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
     return response
 
 

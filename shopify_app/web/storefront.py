@@ -2,57 +2,159 @@
 
 - ``POST /proxy/consent``: Shopify's app proxy forwards the banner's ``POST /apps/privacy/consent``
   here with ``shop``, ``logged_in_customer_id``, ``path_prefix``, ``timestamp`` and ``signature``
-  in the query (cookies stripped). Signed and fresh, or 401; then 400 (malformed), 429 (rate
-  limited) or 204. It is same-origin for the storefront (the shop's own domain), so no CORS.
+  in the query (cookies stripped). Signed and fresh, or 401; then 400 (malformed), 404 (unknown
+  shop), 429 (rate limited), 503 (not stored: send it again) or 204 once the record is committed.
+  It is same-origin for the storefront (the shop's own domain), so no CORS.
 - ``GET /storefront/consent-banner.js?shop=…``: public. ``window.PrivacyConsentConfig={…};``, the
   stylesheet injector and the banner. Cached for 5 minutes and served stale for a day while it
   revalidates; the strong ETag makes revalidation a 304. (No revision in the URL: the policy URL
   can change without a new revision, and five minutes is short enough for a merchant's edit.)
+
+Every visitor of every shop posts consent proofs, so ``POST /proxy/consent`` is answered in front of
+Flask by :class:`ConsentEndpoint`, a WSGI middleware: Flask's request machinery (contexts, routing,
+hooks, the response object) costs several times what the endpoint itself does. It checks the signature
+with the same function as the guard of the other proxy routes (:func:`guards.app_proxy_identity`),
+sends the same security headers, and the Flask route below answers through the same function, so the
+URL map (405 for other methods) and the answers are the same whichever serves the request. The records
+of concurrent requests are written together (``services/consent_writer.py``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl
 
-from flask import Blueprint, Response, current_app, g, request
+import werkzeug.urls  # noqa: F401  (registers the "werkzeug.url_quote" codec error handler used below)
+from flask import Blueprint, Flask, Response, current_app, request
+from flask.blueprints import BlueprintSetupState
+from werkzeug.http import HTTP_STATUS_CODES
+from werkzeug.wsgi import get_content_length
 
-from shopify_app import db
-from shopify_app.errors import NotFoundError
+from shopify_app import db, queue
+from shopify_app.errors import AppError, NotFoundError
 from shopify_app.platform.domains import normalize_shop_domain
 from shopify_app.services import banner, consent
+from shopify_app.services.consent_writer import ConsentWriteFailed, ConsentWriter
 from shopify_app.services.rate_limits import FixedWindowLimiter, RateLimitExceeded
-from shopify_app.web.context import redis
-from shopify_app.web.guards import app_proxy_signature_required
+from shopify_app.web.guards import APP_PROXY_UNAUTHORIZED, app_proxy_identity
+from shopify_app.web.headers import security_headers
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("storefront", __name__)
 
 SCRIPT_CACHE_CONTROL = "public, max-age=300, stale-while-revalidate=86400"
-LIMITER_KEY = "storefront.consent_limiter"
+CONSENT_PATH = "/proxy/consent"
+WRITER_KEY = "storefront.consent_writer"
+RETRY_AFTER_SECONDS = 5
+
+Answer = tuple[int, list[tuple[str, str]], bytes]
 
 
-def _limiter() -> FixedWindowLimiter:
-    limiter = current_app.extensions.get(LIMITER_KEY)
-    if limiter is None:
-        limiter = current_app.extensions.setdefault(LIMITER_KEY, FixedWindowLimiter(redis()))
-    return limiter
+def consent_writer(app: Flask) -> ConsentWriter:
+    """The app's writer of consent records (one per process: gunicorn builds the app in each worker)."""
+    writer = app.extensions.get(WRITER_KEY)
+    if writer is None:
+        url = app.config["SETTINGS"].database_url
+        autocommit = db.get_autocommit_engine(url) if url.startswith("postgresql") else None
+        limiter = FixedWindowLimiter(app.extensions[queue.EXTENSION_KEY])
+        writer = app.extensions.setdefault(WRITER_KEY, ConsentWriter(db.get_engine(url), limiter,
+                                                                     autocommit_engine=autocommit))
+    return writer
 
 
-@bp.errorhandler(RateLimitExceeded)
-def _rate_limited(exc: RateLimitExceeded) -> Response:
-    return Response(str(exc), status=429, mimetype="text/plain", headers={"Retry-After": str(exc.retry_after)})
+def _plain(status: int, message: str, shop_domain: str | None, *, retry_after: int | None = None) -> Answer:
+    body = message.encode()
+    headers = [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body))),
+               *security_headers(shop_domain).items()]
+    if retry_after is not None:
+        headers.append(("Retry-After", str(retry_after)))
+    return status, headers, body
 
 
-@bp.post("/proxy/consent")
-@app_proxy_signature_required
+def _read_body(environ: WSGIEnvironment) -> bytes:
+    """The body, or its first ``MAX_BODY_BYTES + 1`` bytes: enough for the validation to refuse a larger one.
+
+    Like werkzeug's input stream: without ``Content-Length`` the body is read only if the server
+    terminates the stream (``wsgi.input_terminated``: chunked requests), else it is empty.
+    """
+    length = get_content_length(environ)
+    if length is None and "wsgi.input_terminated" not in environ:
+        return b""
+    remaining = consent.MAX_BODY_BYTES + 1 if length is None else min(length, consent.MAX_BODY_BYTES + 1)
+    stream, chunks = environ["wsgi.input"], []
+    while remaining > 0:
+        chunk = stream.read(remaining)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+def answer_consent(app: Flask, environ: WSGIEnvironment) -> Answer:
+    """The whole of ``POST /proxy/consent``: status, headers and body."""
+    try:  # as werkzeug parses request.args
+        query = environ.get("QUERY_STRING", "").encode("latin-1").decode()
+    except UnicodeError:
+        return _plain(401, APP_PROXY_UNAUTHORIZED, None)
+    pairs = parse_qsl(query, keep_blank_values=True, errors="werkzeug.url_quote")
+    identity = app_proxy_identity(pairs, app.config["SETTINGS"].api_secrets)
+    if identity is None:
+        return _plain(401, APP_PROXY_UNAUTHORIZED, None)
+    shop_domain, customer_id = identity
+    try:
+        event = consent.ConsentInput.from_body(
+            _read_body(environ),
+            customer_id=customer_id,
+            client_ip=consent.client_ip(environ.get("HTTP_X_FORWARDED_FOR"), environ.get("REMOTE_ADDR")),
+            user_agent=environ.get("HTTP_USER_AGENT"),
+        )
+        consent_writer(app).submit(shop_domain, event)  # returns once committed
+    except RateLimitExceeded as exc:
+        return _plain(429, str(exc), shop_domain, retry_after=exc.retry_after)
+    except ConsentWriteFailed as exc:
+        return _plain(503, str(exc), shop_domain, retry_after=RETRY_AFTER_SECONDS)
+    except AppError as exc:  # 400 malformed, 404 unknown shop
+        return _plain(exc.status_code, str(exc), shop_domain)
+    return 204, list(security_headers(shop_domain).items()), b""
+
+
+class ConsentEndpoint:
+    """WSGI middleware: answers ``POST /proxy/consent`` itself and passes everything else to Flask."""
+
+    def __init__(self, app: Flask, wsgi_app: WSGIApplication) -> None:
+        self.app = app
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") != CONSENT_PATH or environ.get("REQUEST_METHOD") != "POST":
+            return self.wsgi_app(environ, start_response)
+        try:
+            status, headers, body = answer_consent(self.app, environ)
+        except Exception:
+            log.exception("Exception on %s [POST]", CONSENT_PATH)
+            status, headers, body = _plain(500, HTTP_STATUS_CODES[500], None)
+        start_response(f"{status} {HTTP_STATUS_CODES[status]}", headers)
+        return [body]
+
+
+@bp.record_once
+def _serve_consent_in_front(state: BlueprintSetupState) -> None:
+    state.app.wsgi_app = ConsentEndpoint(state.app, state.app.wsgi_app)  # type: ignore[method-assign]
+
+
+@bp.post(CONSENT_PATH)
 def record_consent() -> Response:
-    event = consent.ConsentInput.from_body(
-        request.get_data(cache=False),
-        customer_id=g.logged_in_customer_id,
-        client_ip=consent.client_ip(request.headers.get("X-Forwarded-For"), request.remote_addr),
-        user_agent=request.headers.get("User-Agent"),
-    )
-    consent.record_consent(db.session(), g.shop_domain, event, limiter=_limiter())
-    return Response(status=204)
+    """Answered by :class:`ConsentEndpoint` before Flask sees it; this route gives the same answer without it."""
+    status, headers, body = answer_consent(current_app._get_current_object(), request.environ)  # type: ignore[attr-defined]
+    return Response(body, status=status, headers=headers)
 
 
 @bp.get("/storefront/consent-banner.js")

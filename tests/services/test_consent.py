@@ -1,4 +1,4 @@
-"""Consent ingestion below HTTP: parsing, truncation, the one-statement insert, rate limits, listing."""
+"""Consent ingestion below HTTP: parsing, truncation, the batch writer (one statement), rate limits, listing."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ import json
 import pytest
 from redis import Redis
 from sqlalchemy import event, select
+from sqlalchemy.exc import IntegrityError
 
 from shopify_app import db
 from shopify_app.errors import MalformedPayloadError, NotFoundError
 from shopify_app.models import ConsentRecord, Shop
 from shopify_app.services import consent
+from shopify_app.services.consent_writer import ConsentWriteFailed, ConsentWriter, _Pending, _row
 from shopify_app.services.rate_limits import FixedWindowLimiter, Limit, RateLimitExceeded
 
 ALL = {"analytics": True, "marketing": True, "preferences": True, "sale_of_data": True}
@@ -101,35 +103,90 @@ def test_user_agent_is_cut_to_200_characters():
     assert consent.truncate_user_agent("   ") is None and consent.truncate_user_agent(None) is None
 
 
-def test_record_consent_is_one_insert_and_nothing_else(db_session, database_url, shop):
-    domain, shop_id = shop.domain, shop.id
+def writer(database_url: str, limiter: FixedWindowLimiter | None = None) -> ConsentWriter:
+    autocommit = db.get_autocommit_engine(database_url) if database_url.startswith("postgresql") else None
+    return ConsentWriter(db.get_engine(database_url), limiter, autocommit_engine=autocommit)
+
+
+def pending(shop_domain: str, **body) -> _Pending:
+    record = consent.ConsentInput.from_body(raw(**body), customer_id=9)
+    return _Pending(shop_domain, record.visitor_id, _row(shop_domain, record, dt.datetime.now(dt.UTC)))
+
+
+def test_a_batch_is_one_insert_statement_and_an_unknown_shop_fails_only_its_own_record(db_session, database_url,
+                                                                                        shop):
+    other = Shop(domain="other-shop.myshopify.com")
+    db_session.add(other)
+    db_session.commit()
+    shop_ids = {shop.domain: shop.id, other.domain: other.id}
+    domain, other_domain = shop.domain, other.domain
     db_session.rollback()
+    batch = [pending(domain, visitor_id="visitor-a1"), pending("nobody.myshopify.com", visitor_id="visitor-b1"),
+             pending(other_domain, visitor_id="visitor-c1"), pending(domain, visitor_id="visitor-d1")]
     statements: list[str] = []
-    engine = db.get_engine(database_url)
+    engines = {db.get_engine(database_url), db.get_autocommit_engine(database_url)}
     listener = lambda *args: statements.append(args[2])  # noqa: E731
-    event.listen(engine, "before_cursor_execute", listener)
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", listener)
     try:
-        consent.record_consent(db_session, domain, consent.ConsentInput.from_body(raw(), customer_id=9))
+        writer(database_url)._write(batch)
     finally:
-        event.remove(engine, "before_cursor_execute", listener)
-    statements = [s for s in statements if not s.startswith("BEGIN")]  # SQLite's explicit BEGIN (db.py)
-    assert len(statements) == 1 and statements[0].lstrip().upper().startswith("INSERT INTO CONSENT_RECORDS")
-    [row] = db_session.scalars(select(ConsentRecord)).all()
-    assert row.shop_id == shop_id and row.customer_id == 9 and row.revision == 3
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", listener)
+    statements = [s.lstrip().upper() for s in statements if not s.startswith("BEGIN")]  # SQLite's BEGIN (db.py)
+    if database_url.startswith("postgresql"):  # one statement, committed on its own (autocommit)
+        assert len(statements) == 1 and "INSERT INTO CONSENT_RECORDS" in statements[0]
+    else:  # the shops, then one executemany INSERT, in one transaction
+        assert len(statements) == 2 and statements[0].startswith("SELECT")
+        assert statements[1].startswith("INSERT INTO CONSENT_RECORDS")
+    assert [item.done for item in batch] == [True] * 4
+    assert [type(item.error) for item in batch] == [type(None), NotFoundError, type(None), type(None)]
+    db_session.rollback()
+    rows = db_session.scalars(select(ConsentRecord).order_by(ConsentRecord.visitor_id)).all()
+    assert [(r.visitor_id, r.shop_id) for r in rows] == [
+        ("visitor-a1", shop_ids[domain]), ("visitor-c1", shop_ids[other_domain]), ("visitor-d1", shop_ids[domain])]
+    assert all(r.customer_id == 9 and r.revision == 3 and r.ip_truncated is None for r in rows)
 
 
-def test_record_consent_for_an_unknown_shop_stores_nothing(db_session, shop):
+def test_submit_for_an_unknown_shop_stores_nothing(db_session, database_url, shop):
+    db_session.rollback()
     with pytest.raises(NotFoundError):
-        consent.record_consent(db_session, "nobody.myshopify.com", consent.ConsentInput.from_body(raw()))
+        writer(database_url).submit("nobody.myshopify.com", consent.ConsentInput.from_body(raw()))
     assert db_session.scalars(select(ConsentRecord)).all() == []
 
 
-def test_rate_limits_apply_per_visitor_and_per_shop(db_session, shop, redis_conn: Redis, monkeypatch):
+def test_a_row_the_database_refuses_fails_alone_and_the_rest_of_its_batch_is_stored(db_session, database_url, shop,
+                                                                                     monkeypatch):
+    """Validation keeps such rows out; should one get through, it must not take its batch down with it."""
+    domain = shop.domain
+    db_session.rollback()
+    batch = [pending(domain, visitor_id="visitor-a1"), pending(domain, visitor_id="visitor-b1"),
+             pending(domain, visitor_id="visitor-c1")]
+    batch[1].row["revision"] = 2**40  # more than the INTEGER column holds (PostgreSQL refuses it)
+    batch[1].row["action"] = "x" * 400 if database_url.startswith("sqlite") else "custom"
+    if database_url.startswith("sqlite"):  # SQLite stores anything: make its INSERT fail on that row instead
+        original = ConsentWriter._insert_generic
+
+        def refuse_long_actions(connection, items):  # type: ignore[no-untyped-def]
+            if any(len(item.row["action"]) > 16 for item in items):
+                raise IntegrityError("INSERT", {}, Exception("value too long"))
+            return original(connection, items)
+
+        monkeypatch.setattr(ConsentWriter, "_insert_generic", staticmethod(refuse_long_actions))
+    writer(database_url)._write(batch)
+    assert [type(item.error) for item in batch] == [type(None), ConsentWriteFailed, type(None)]
+    db_session.rollback()
+    assert sorted(r.visitor_id for r in db_session.scalars(select(ConsentRecord))) == ["visitor-a1", "visitor-c1"]
+
+
+def test_rate_limits_apply_per_visitor_and_per_shop(db_session, database_url, shop, redis_conn: Redis, monkeypatch):
     monkeypatch.setattr(consent, "VISITOR_LIMIT", Limit("t-visitor", max_events=2, window_seconds=60))
     monkeypatch.setattr(consent, "SHOP_LIMIT", Limit("t-shop", max_events=3, window_seconds=60))
     limiter = FixedWindowLimiter(redis_conn, clock=lambda: 1_000_000.0)
-    record = lambda visitor: consent.record_consent(  # noqa: E731
-        db_session, shop.domain, consent.ConsentInput.from_body(raw(visitor_id=visitor)), limiter=limiter)
+    domain = shop.domain
+    db_session.rollback()
+    record = lambda visitor: writer(database_url, limiter).submit(  # noqa: E731
+        domain, consent.ConsentInput.from_body(raw(visitor_id=visitor)))
     record("visitor-a1")
     record("visitor-a1")
     with pytest.raises(RateLimitExceeded) as exc:
@@ -137,10 +194,36 @@ def test_rate_limits_apply_per_visitor_and_per_shop(db_session, shop, redis_conn
     assert exc.value.status_code == 429 and exc.value.retry_after == 20  # 1_000_000 % 60 == 40
     with pytest.raises(RateLimitExceeded):
         record("visitor-b1")  # the shop's fourth event in this window
+    db_session.rollback()
     assert len(db_session.scalars(select(ConsentRecord)).all()) == 2
     keys = sorted(key.decode() for key in redis_conn.keys("rl:*"))
     assert keys[0] == "rl:t-shop:demo-shop.myshopify.com:16666" and len(keys) == 3
     assert not any(v in key for key in keys for v in ("visitor-a1", "visitor-b1"))  # only hashed in Redis
+
+
+def test_a_batch_is_counted_as_if_its_events_came_one_by_one(redis_conn):
+    visitor = Limit("t-batch-visitor", max_events=2, window_seconds=60)
+    shop_limit = Limit("t-batch-shop", max_events=4, window_seconds=60)
+    limiter = FixedWindowLimiter(redis_conn, clock=lambda: 1_000_000.0)
+    limiter.hit([(visitor, "a"), (shop_limit, "s")])  # one event before the batch
+    events = [[(visitor, "a"), (shop_limit, "s")], [(visitor, "a"), (shop_limit, "s")],
+              [(visitor, "b"), (shop_limit, "s")], [(visitor, "c"), (shop_limit, "s")],
+              [(visitor, "b"), (shop_limit, "s")]]
+    verdicts = limiter.hit_many(events)
+    # a: 2nd allowed, 3rd over; the shop: 2nd, 3rd, 4th allowed, 5th and 6th over (counted all the same)
+    assert [v is None for v in verdicts] == [True, False, True, False, False]
+    assert all(v.retry_after == 20 for v in verdicts if v is not None)
+    assert int(redis_conn.get("rl:t-batch-shop:s:16666")) == 6
+    assert int(redis_conn.get("rl:t-batch-visitor:a:16666")) == 3
+    assert 0 < redis_conn.ttl("rl:t-batch-visitor:b:16666") <= 61
+
+
+def test_hit_many_fails_open_like_hit(caplog):
+    dead = Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+    limiter = FixedWindowLimiter(dead)
+    limit = Limit("t-dead-many", max_events=0, window_seconds=60)
+    assert limiter.hit_many([[(limit, "k")], [(limit, "k")]]) == [None, None]
+    assert "Redis unavailable" in caplog.text
 
 
 def test_a_new_window_starts_from_zero(redis_conn):
