@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from shopify_app.errors import MalformedPayloadError
-from shopify_app.models import ConsentRecord
+from shopify_app.models import MAX_CUSTOMER_ID, ConsentRecord
 from shopify_app.services.rate_limits import Limit
 
 MAX_BODY_BYTES = 4 * 1024
@@ -39,7 +39,6 @@ OPTIONAL_BODY_KEYS = frozenset({"page"})
 VISITOR_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 TEXT_HASH = re.compile(r"[0-9a-f]{64}")
 MAX_REVISION = 2**31 - 1
-MAX_CUSTOMER_ID = 2**63 - 1  # BIGINT
 MAX_PAGE_CHARS = 2048
 USER_AGENT_CHARS = 200
 IPV4_PREFIX = 24
@@ -249,8 +248,9 @@ def parse_filters(args: Mapping[str, str]) -> dict[str, Any]:
         filters["visitor_id"] = visitor_id
     customer_id = args.get("customer_id") or None
     if customer_id is not None:
-        if not customer_id.isascii() or not customer_id.isdigit() or len(customer_id) > 19:
-            raise MalformedPayloadError("customer_id must be a whole number.")
+        if (not customer_id.isascii() or not customer_id.isdigit() or len(customer_id) > 19
+                or int(customer_id) > MAX_CUSTOMER_ID):
+            raise MalformedPayloadError("customer_id must be a Shopify customer id (a whole number).")
         filters["customer_id"] = int(customer_id)
     for name, end_of_day in (("since", False), ("until", True)):
         value = args.get(name) or None
@@ -268,6 +268,6 @@ def _parse_instant(name: str, value: str, *, end_of_day: bool) -> dt.datetime:
             start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
             return start + dt.timedelta(days=1) if end_of_day else start
         instant = dt.datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise MalformedPayloadError(f"{name} must be an ISO 8601 date or date-time.") from exc
-    return instant.replace(tzinfo=dt.UTC) if instant.tzinfo is None else instant.astimezone(dt.UTC)
+        return instant.replace(tzinfo=dt.UTC) if instant.tzinfo is None else instant.astimezone(dt.UTC)
+    except (ValueError, OverflowError) as exc:  # OverflowError: 9999-12-31 plus a day, or an offset past year 1
+        raise MalformedPayloadError(f"{name} must be an ISO 8601 date or date-time (years 1 to 9999).") from exc
