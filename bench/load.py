@@ -263,7 +263,9 @@ class Sampler:
                         process = psutil.Process(pid)
                         sizes.append(process.memory_info().rss / 2**20)
                         times = process.cpu_times()
-                        seconds += times.user + times.system
+                        # children_*: children that ended and were waited for, such as RQ's work horses, which
+                        # live for one job (often under a second, between two samples).
+                        seconds += times.user + times.system + times.children_user + times.children_system
                     except psutil.NoSuchProcess:
                         pass
                 rss[group], largest[group], cpu[group] = sum(sizes), max(sizes, default=0.0), seconds
@@ -319,6 +321,11 @@ class LoadStep:
     cpu: dict[str, float]
     drain_seconds: float
     statuses: dict[str, int]
+
+    @property
+    def jobs(self) -> int:
+        """New compliance webhooks: each created one privacy request and queued one job."""
+        return sum(e.requests - e.failures for e in self.endpoints if e.name.startswith("POST /webhooks/"))
 
 
 def run_locust(stack: Stack, customers: dict[str, list[list[Any]]], *, users: int, seconds: int,
@@ -442,13 +449,14 @@ def write_peak_section(command: str, began: float, steps: list[tuple[LoadStep, S
              "the queues before the next step. Latency is what locust sees (its percentiles are rounded to 2 "
              "significant digits). CPU = cores busy on average during the step.", "",
              "| users | req/s | p50 ms | p95 ms | p99 ms | errors | peak RSS web / worker MiB | CPU cores | "
-             "queues empty after |",
-             "| ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: |"]
+             "jobs queued | queues empty after | jobs done per s |",
+             "| ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: | ---: | ---: |"]
     for step, sampler in steps:
         t = step.total
         lines.append(f"| {step.users} | {t.rps:,.0f} | {t.p50:.0f} | {t.p95:.0f} | {t.p99:.0f} | {t.failures} "
                      f"({_pct(t.failures, t.requests)}) | {sampler.peak_rss('web'):.0f} / "
-                     f"{sampler.peak_rss('worker'):.0f} | {_cpu(step)} | {step.drain_seconds:.1f} s |")
+                     f"{sampler.peak_rss('worker'):.0f} | {_cpu(step)} | {step.jobs:,} | {step.drain_seconds:.1f} s | "
+                     f"{step.jobs / (step.seconds + step.drain_seconds):.1f} |")
     peak_sampler = next(s for st, s in steps if st is best)
     lines += ["", f"**Peak: {best.total.rps:,.0f} requests/s** at {best.users} users (the highest throughput "
               "without errors), per endpoint:", "", *_endpoint_table(best), "",
@@ -458,10 +466,12 @@ def write_peak_section(command: str, began: float, steps: list[tuple[LoadStep, S
               f"{peak_sampler.peak_largest('worker'):.0f} MiB), scheduler {peak_sampler.peak_rss('scheduler'):.0f} "
               f"MiB. RSS counts pages shared after fork once per process, so the sums overstate.", "",
               f"Privacy requests after all steps: {_statuses(steps[-1][0].statuses)}; webhook deliveries stored: "
-              f"{stored[0]:,}; consent records stored: {stored[1]:,}. Every request reached `completed` once the "
-              "queues were empty (compile jobs against the double, erase jobs in the database), so the two RQ "
-              "worker processes keep up with this mix; the queue-drain column shows how far behind they were "
-              "at the end of each step.", LOAD_END]
+              f"{stored[0]:,}; consent records stored: {stored[1]:,}. Jobs queued = new compliance webhooks (each one "
+              "privacy request and one job: a compile against the double or an erasure); jobs done per s = jobs / "
+              "(step + time until the queues were empty), what the two forking RQ worker processes worked off "
+              "while sharing the cores with the web tier. Where the queues took long to empty, the workers fell "
+              "behind during the step: the backlog waits in Redis, every request stays in the database, and the "
+              "sweeper re-queues anything lost.", LOAD_END]
     readme.write_section(LOAD_BEGIN, LOAD_END, "\n".join(lines))
 
 
@@ -509,17 +519,21 @@ def soak_verdict(per_minute: list[list[Sample]]) -> str:
     first, last = full[2], full[-1]
 
     def median(samples: list[Sample], key: str) -> float:
-        if key == "keys":
-            return statistics.median(s.redis_keys for s in samples)
+        if key == "keys":  # a job waiting in a queue is one key: that is backlog, not a leak (column "jobs waiting")
+            return statistics.median(s.redis_keys - s.backlog for s in samples)
         return statistics.median(s.rss_mib[key] for s in samples)
 
     changes = {key: (median(last, key) - median(first, key)) / max(median(first, key), 1.0)
                for key in ("web", "worker", "keys")}
     flat = all(abs(change) < 0.05 for change in changes.values())
     described = ", ".join(f"{name} {changes[key]:+.1%}" for key, name in
-                          (("web", "web memory"), ("worker", "worker memory"), ("keys", "Redis keys")))
+                          (("web", "web memory"), ("worker", "worker memory"),
+                           ("keys", "Redis keys other than waiting jobs")))
+    backlog = (f" Jobs waiting went from {max(s.backlog for s in first):,} to {max(s.backlog for s in last):,} "
+               "(the workers fell behind; see the drain time below)." if max(s.backlog for s in last) > 50 else "")
     return (f"From minute 3 to minute {len(full)}: {described}. "
-            + ("**Flat** (every change under 5%)." if flat else "**Not flat**: at least one grew by 5% or more."))
+            + ("**Flat** (every change under 5%)." if flat else "**Not flat**: at least one grew by 5% or more.")
+            + backlog)
 
 
 # -- commands -------------------------------------------------------------------------------------
