@@ -32,6 +32,7 @@ from devtools.redis_server import free_port
 from shopify_app import db
 from shopify_app.models import ConsentRecord, Shop
 from tests.conftest import DEMO_SHOP, ROOT
+from tests.faults.postgres import kill_this_process_connections
 from tests.signing import API_KEY, API_SECRET
 from tests.waiting import wait_for
 from tests.web.test_storefront import consent_body, proxy_query
@@ -132,14 +133,7 @@ def test_a_connection_the_database_dropped_costs_no_proof(settings, client, inst
                            headers={"Content-Type": "application/json"}).status_code
 
     assert post("visitor-before") == 204  # the writer's pool now holds a connection
-    ours = [c.laddr.port for c in psutil.Process().net_connections("tcp") if c.raddr and c.raddr.port == 5432]
-    admin = create_engine(settings.database_url)
-    with admin.begin() as connection:  # what a server restart does, to this process's connections only
-        killed = connection.execute(text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                                         "WHERE client_port = ANY(:ports) AND pid <> pg_backend_pid()"),
-                                    {"ports": ours}).scalar()
-    admin.dispose()
-    assert killed >= 1
+    assert kill_this_process_connections(settings.database_url) >= 1
     db_session.close()
     db.get_engine(settings.database_url).dispose()  # the test's own session's connections died too
     assert post("visitor-after") == 204

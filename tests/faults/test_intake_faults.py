@@ -5,14 +5,14 @@ from __future__ import annotations
 import threading
 
 import httpx
-import psutil
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, func, select
 from werkzeug.serving import make_server
 
 from shopify_app import create_app
 from shopify_app.models import PrivacyRequest, WebhookDelivery
 from tests.conftest import DEMO_SHOP, load_sample
+from tests.faults.postgres import kill_this_process_connections
 from tests.signing import webhook_headers
 
 
@@ -62,17 +62,7 @@ def test_postgresql_connections_killed_mid_traffic_are_replaced(settings, post_w
     if not settings.database_url.startswith("postgresql"):
         pytest.skip("PostgreSQL only")
     assert post_webhook("customers/redact", load_sample("customers_redact"), webhook_id="before").status_code == 200
-    # What a server restart does to every open connection, limited to this process's own
-    # connections so that nothing else using the database is disturbed.
-    our_ports = [c.laddr.port for c in psutil.Process().net_connections("tcp") if c.raddr and c.raddr.port == 5432]
-    assert our_ports
-    admin = create_engine(settings.database_url)
-    with admin.begin() as connection:
-        killed = connection.execute(text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                                         "WHERE client_port = ANY(:ports) AND pid <> pg_backend_pid()"),
-                                    {"ports": our_ports}).scalar()
-    admin.dispose()
-    assert killed >= 1
+    assert kill_this_process_connections(settings.database_url) >= 1
     db_session.close()
     # The first delivery may find a dead connection: 503, nothing stored, and Shopify delivers it again.
     first = post_webhook("shop/redact", load_sample("shop_redact"), webhook_id="after").status_code
