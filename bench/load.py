@@ -243,7 +243,10 @@ class Sampler:
 
     def _groups(self) -> dict[str, list[int]]:
         groups = {"web": self.stack.pids("web"), "worker": self.stack.pids("worker"),
-                  "scheduler": self.stack.pids("scheduler"), "postgres": intake.postgres_pids(DATABASE_URL)}
+                  "scheduler": self.stack.pids("scheduler"), "postgres": intake.postgres_pids(DATABASE_URL),
+                  # This process: the Admin API double (every GraphQL call validated against the schema), the
+                  # sampler and the private redis-server it started.
+                  "double+redis": [os.getpid(), *(c.pid for c in psutil.Process().children() if c.name() == "redis-server")]}
         if self.locust_pid:
             try:
                 groups["locust"] = [self.locust_pid, *(c.pid for c in psutil.Process(self.locust_pid).children())]
@@ -348,7 +351,7 @@ def run_locust(stack: Stack, customers: dict[str, list[list[Any]]], *, users: in
             raise RuntimeError(f"locust wrote no statistics:\n{output.decode(errors='replace')[-3000:]}")
         endpoints = _read_stats(prefix.parent / "run_stats.csv")
     cpu = {group: sampler.cpu_cores(group, began + 2, ended)
-           for group in ("web", "worker", "scheduler", "postgres", "locust")}
+           for group in ("web", "worker", "scheduler", "postgres", "double+redis", "locust")}
     shown = " ".join(a if a.startswith(("-", "/", "bench")) or a.isdigit() else shlex.quote(a) for a in argv[1:])
     command = f"LOAD_RATE_PER_USER={rate_per_user:g} locust {shown.replace(stack.url, 'http://127.0.0.1:PORT')}"
     step = LoadStep(users=users, rate_per_user=rate_per_user, seconds=seconds, command=command,
