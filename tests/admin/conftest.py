@@ -12,6 +12,8 @@ from urllib.parse import urlencode, urlparse
 
 import pytest
 
+from tests.browser import guard_network
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -32,14 +34,7 @@ def page(admin_browser, left_the_machine):
     context = admin_browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
     context.set_default_timeout(8000)
 
-    def guard(route):  # type: ignore[no-untyped-def]
-        if urlparse(route.request.url).hostname == "127.0.0.1":
-            route.continue_()
-        else:
-            left_the_machine.append(route.request.url)
-            route.abort()
-
-    context.route("**/*", guard)
+    guard_network(context, left_the_machine)
     tab = context.new_page()
     errors: list[str] = []
     tab.on("pageerror", lambda exc: errors.append(str(exc)))

@@ -23,6 +23,8 @@ from urllib.parse import parse_qs, quote, urlparse
 
 import pytest
 
+from tests.browser import guard_network
+
 ROOT = Path(__file__).resolve().parents[2]
 EXT = ROOT / "extensions" / "consent-banner"
 ASSETS = EXT / "assets"
@@ -287,19 +289,6 @@ def browser(chromium):
 @pytest.fixture
 def blocked_requests():
     return []
-
-
-def guard_network(ctx, blocked: list) -> None:
-    """Abort (and record) every request that does not go to 127.0.0.1."""
-
-    def guard(route):
-        if urlparse(route.request.url).hostname == "127.0.0.1":
-            route.continue_()
-        else:
-            blocked.append(route.request.url)
-            route.abort()
-
-    ctx.route("**/*", guard)
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from shopify_app.models import PrivacyRequest
 from tests.conftest import DEMO_SHOP
 from tests.signing import sign_proxy_query
+from tests.browser import guard_network
 from tests.storefront.helpers import link_in, outbox
 
 pytestmark = pytest.mark.browser
@@ -106,15 +107,7 @@ def in_browser(chromium):
         context = chromium.new_context(viewport={"width": 1100, "height": 900}, locale="fr-FR")
         context.set_default_timeout(5000)
         blocked: list[str] = []
-
-        def guard(route):
-            if urlsplit(route.request.url).hostname == "127.0.0.1":
-                route.continue_()
-            else:
-                blocked.append(route.request.url)
-                route.abort()
-
-        context.route("**/*", guard)
+        guard_network(context, blocked)
         tab = context.new_page()
         errors: list[str] = []
         tab.on("pageerror", lambda e: errors.append(str(e)))
