@@ -26,7 +26,6 @@ import itertools
 import json
 import os
 import platform
-import re
 import shutil
 import subprocess
 import sys
@@ -60,69 +59,9 @@ _visitors = itertools.count(1)
 # -- gunicorn configurations -------------------------------------------------------------------------
 
 
-@dataclasses.dataclass(frozen=True)
-class Config:
-    """One gunicorn configuration: ``sync:5`` (5 sync workers) or ``gthread:2x32`` (2 processes, 32 threads)."""
-
-    worker_class: str
-    workers: int
-    threads: int = 1
-
-    @classmethod
-    def parse(cls, text: str) -> Config:
-        kind, _, size = text.partition(":")
-        if kind == "sync":
-            return cls("sync", int(size))
-        if kind == "gthread":
-            workers, _, threads = size.partition("x")
-            return cls("gthread", int(workers), int(threads))
-        raise ValueError(f"unknown configuration {text!r}: sync:N or gthread:NxT")
-
-    @property
-    def label(self) -> str:
-        return f"sync × {self.workers}" if self.worker_class == "sync" else f"gthread {self.workers} × {self.threads}"
-
-    def args(self) -> list[str]:
-        if self.worker_class == "sync":
-            return []
-        return ["--worker-class", "gthread", "--threads", str(self.threads)]
-
-
-def procfile_config() -> Config:
-    """The Procfile's web line with its default sizes (WEB_CONCURRENCY, WEB_THREADS unset)."""
-    web = next(line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("web:"))
-
-    def default(option: str) -> int | None:
-        match = re.search(rf"{option} (?:\$\{{\w+:-(\d+)\}}|(\d+))", web)
-        return int(match.group(1) or match.group(2)) if match else None
-
-    workers = default("--workers") or 1
-    if "--worker-class gthread" in web:
-        return Config("gthread", workers, default("--threads") or 1)
-    return Config("sync", workers)
-
-
-PROCFILE_CONFIG = procfile_config()
+Config, PROCFILE_CONFIG = intake.Config, intake.PROCFILE_CONFIG
 OTHER_CONFIGS = [Config("sync", 2), Config("sync", 5), Config("gthread", 2, 8), Config("gthread", 2, 32),
                  Config("gthread", 3, 16), Config("gthread", 4, 16)]
-
-
-class Server(intake.Gunicorn):
-    """``gunicorn APP --bind 127.0.0.1:PORT --workers N --timeout 30 --graceful-timeout 10 [--worker-class …]``."""
-
-    def __init__(self, app_spec: str, config: Config, env: intake.BenchEnv) -> None:
-        super().__init__(app_spec, config.workers, env)
-        self.config = config
-
-    def command(self) -> list[str]:
-        return [str(intake.VENV_BIN / "gunicorn"),
-                *intake.gunicorn_args(self.app_spec, f"127.0.0.1:{self.port}", self.workers), *self.config.args()]
-
-    def __enter__(self) -> Server:
-        self.process = subprocess.Popen(self.command(), cwd=ROOT, env=self.env.process_env(), stdout=self.log,
-                                        stderr=subprocess.STDOUT)
-        self._wait_ready(timeout=60)
-        return self
 
 
 # -- signed requests --------------------------------------------------------------------------------
@@ -317,7 +256,7 @@ def measure(env: intake.BenchEnv, config: Config, args: argparse.Namespace, load
             workdir: Path, connections: int) -> ConfigResult:
     reset(env)
     results: dict[str, list[Slice]] = {"ours": [], "minimal": []}
-    servers = {name: Server(spec, config, env) for name, spec in APPS.items()}
+    servers = {name: intake.Gunicorn(spec, config, env) for name, spec in APPS.items()}
     for server in servers.values():
         server.__enter__()
     try:

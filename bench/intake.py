@@ -15,6 +15,7 @@ import itertools
 import json
 import os
 import pstats
+import re
 import signal
 import subprocess
 import tempfile
@@ -118,16 +119,64 @@ def postgres_version() -> str:
 # -- gunicorn ---------------------------------------------------------------------------------------
 
 
-def gunicorn_args(app_spec: str, bind: str, workers: int | str) -> list[str]:
-    """The Procfile's ``web`` line, bound to loopback."""
-    return [app_spec, "--bind", bind, "--workers", str(workers), "--timeout", "30", "--graceful-timeout", "10"]
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """One gunicorn configuration: ``sync:5`` (5 sync workers) or ``gthread:2x32`` (2 processes, 32 threads)."""
+
+    worker_class: str
+    workers: int
+    threads: int = 1
+
+    @classmethod
+    def parse(cls, text: str) -> Config:
+        kind, _, size = text.partition(":")
+        if kind == "sync":
+            return cls("sync", int(size))
+        if kind == "gthread":
+            workers, _, threads = size.partition("x")
+            return cls("gthread", int(workers), int(threads))
+        raise ValueError(f"unknown configuration {text!r}: sync:N or gthread:NxT")
+
+    @property
+    def label(self) -> str:
+        return f"sync × {self.workers}" if self.worker_class == "sync" else f"gthread {self.workers} × {self.threads}"
+
+    def args(self) -> list[str]:
+        if self.worker_class == "sync":
+            return []
+        return ["--worker-class", "gthread", "--threads", str(self.threads)]
+
+
+def procfile_config() -> Config:
+    """The Procfile's web line with its default sizes (WEB_CONCURRENCY, WEB_THREADS unset)."""
+    web = next(line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("web:"))
+
+    def default(option: str) -> int | None:
+        match = re.search(rf"{option} (?:\$\{{\w+:-(\d+)\}}|(\d+))", web)
+        return int(match.group(1) or match.group(2)) if match else None
+
+    workers = default("--workers") or 1
+    if "--worker-class gthread" in web:
+        return Config("gthread", workers, default("--threads") or 1)
+    return Config("sync", workers)
+
+
+PROCFILE_CONFIG = procfile_config()
+
+
+def gunicorn_args(app_spec: str, bind: str, config: Config) -> list[str]:
+    """The Procfile's ``web`` options, with this configuration's worker class and sizes, bound to loopback."""
+    return [app_spec, "--bind", bind, "--workers", str(config.workers), *config.args(), "--timeout", "30",
+            "--graceful-timeout", "10"]
 
 
 class Gunicorn:
-    """``gunicorn "<app>" --bind 127.0.0.1:PORT --workers N`` with the Procfile's timeouts."""
+    """``gunicorn "<app>" --bind 127.0.0.1:PORT --workers N [--worker-class gthread --threads T]``, the Procfile's
+    timeouts."""
 
-    def __init__(self, app_spec: str, workers: int, env: BenchEnv) -> None:
-        self.app_spec, self.workers, self.env = app_spec, workers, env
+    def __init__(self, app_spec: str, config: Config, env: BenchEnv) -> None:
+        self.app_spec, self.config, self.env = app_spec, config, env
+        self.workers = config.workers
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
         self.log = tempfile.NamedTemporaryFile(prefix="gunicorn-", suffix=".log", delete=False)  # noqa: SIM115
@@ -137,7 +186,7 @@ class Gunicorn:
         return f"http://127.0.0.1:{self.port}"
 
     def __enter__(self) -> Gunicorn:
-        args = [str(VENV_BIN / "gunicorn"), *gunicorn_args(self.app_spec, f"127.0.0.1:{self.port}", self.workers)]
+        args = [str(VENV_BIN / "gunicorn"), *gunicorn_args(self.app_spec, f"127.0.0.1:{self.port}", self.config)]
         self.process = subprocess.Popen(args, cwd=ROOT, env=self.env.process_env(), stdout=self.log,
                                         stderr=subprocess.STDOUT)
         self._wait_ready(timeout=60)
@@ -395,14 +444,15 @@ class IntakeProfile:
 PROFILE_STEPS = {
     "verify HMAC": ("platform/signatures.py", "verify_webhook_hmac"),
     "parse the delivery": ("platform/webhooks.py", "from_request"),
-    "accept_delivery (database, until COMMIT)": ("services/privacy_requests.py", "accept_delivery"),
-    "· get_or_create_shop (SELECT)": ("services/shops.py", "get_or_create_shop"),
-    "· _find_same_request (SELECT)": ("services/privacy_requests.py", "_find_same_request"),
-    "· _new_request (INSERT)": ("services/privacy_requests.py", "_new_request"),
-    "· session.commit (UPDATE, INSERT audit, COMMIT)": ("sqlalchemy/orm/session.py", "commit"),
-    "try_enqueue_privacy_request (Redis)": ("shopify_app/queue.py", "try_enqueue_privacy_request"),
-    "· Job.fetch": ("rq/job.py", "fetch"),
-    "· Queue.enqueue": ("rq/queue.py", "enqueue"),
+    "accept_deliveries (database, until COMMIT; a batch of one here)": ("services/privacy_requests.py",
+                                                                        "accept_deliveries"),
+    "· _shops (SELECT)": ("services/privacy_requests.py", "_shops"),
+    "· _find_same_requests (SELECTs)": ("services/privacy_requests.py", "_find_same_requests"),
+    "· _new_requests (INSERT)": ("services/privacy_requests.py", "_new_requests"),
+    "· insert_many_unless_exist (INSERT deliveries)": ("shopify_app/db.py", "insert_many_unless_exist"),
+    "· session.commit (INSERT audit done before; COMMIT)": ("sqlalchemy/orm/session.py", "commit"),
+    "try_enqueue_new_privacy_requests (Redis)": ("shopify_app/queue.py", "try_enqueue_new_privacy_requests"),
+    "· Queue.enqueue_many": ("rq/queue.py", "enqueue_many"),
     "minimal: Queue.enqueue": ("rq/queue.py", "enqueue"),
 }
 

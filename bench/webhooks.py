@@ -52,22 +52,24 @@ class Plan:
     duration: float  # measured seconds per app and worker count, split into slices
     slices: int
     quiet_wait: float  # at most this long before each slice, waiting for other work on the machine to stop
-    worker_counts: tuple[int, ...]
+    configs: tuple[intake.Config, ...]
     profile_requests: int
 
 
 CORES = os.cpu_count() or 1
-PRIMARY_WORKERS = 2 * CORES + 1  # gunicorn's own advice for sync workers
-FULL = Plan(warmup=3, duration=20, slices=4, quiet_wait=30, worker_counts=(2, PRIMARY_WORKERS, 4 * CORES + 1),
+# The Procfile's configuration is the headline; sync workers (2 x cores + 1, gunicorn's advice for them) for
+# comparison with the earlier runs.
+SYNC_CONFIG = intake.Config("sync", 2 * CORES + 1)
+FULL = Plan(warmup=3, duration=20, slices=4, quiet_wait=30, configs=(intake.PROCFILE_CONFIG, SYNC_CONFIG),
             profile_requests=1000)
-QUICK = Plan(warmup=1, duration=6, slices=2, quiet_wait=5, worker_counts=(PRIMARY_WORKERS,), profile_requests=200)
+QUICK = Plan(warmup=1, duration=6, slices=2, quiet_wait=5, configs=(intake.PROCFILE_CONFIG,), profile_requests=200)
 SLICE_WARMUP = 1.0
 
 
 @dataclasses.dataclass(frozen=True)
 class IntakeRun:
     app: str
-    workers: int
+    config: intake.Config
     result: intake.LoadResult
     rows: int
     jobs: int
@@ -80,10 +82,10 @@ def run_intake(env: intake.BenchEnv, plan: Plan) -> list[IntakeRun]:
     else runs on the machine over both apps, so their ratio stays fair.
     """
     runs = []
-    for workers in plan.worker_counts:
+    for config in plan.configs:
         intake.reset_state(env)
         parts: dict[str, list[intake.LoadResult]] = {OURS: [], MINIMAL: []}
-        with intake.Gunicorn(OURS, workers, env) as ours, intake.Gunicorn(MINIMAL, workers, env) as minimal:
+        with intake.Gunicorn(OURS, config, env) as ours, intake.Gunicorn(MINIMAL, config, env) as minimal:
             servers = {OURS: ours, MINIMAL: minimal}
             for index in range(plan.slices):
                 for app in (OURS, MINIMAL) if index % 2 == 0 else (MINIMAL, OURS):
@@ -95,8 +97,8 @@ def run_intake(env: intake.BenchEnv, plan: Plan) -> list[IntakeRun]:
         rows, our_jobs = intake.count_effects(env, "privacy")
         for app, jobs in ((OURS, our_jobs), (MINIMAL, intake.count_effects(env, "minimal")[1])):
             result = intake.LoadResult.merge(parts[app])
-            runs.append(IntakeRun(app, workers, result, rows if app == OURS else 0, jobs))
-            print(f"  {app} workers={workers}: {result.throughput:.0f} req/s, p99 {result.p99_ms:.0f} ms, "
+            runs.append(IntakeRun(app, config, result, rows if app == OURS else 0, jobs))
+            print(f"  {app} {config.label}: {result.throughput:.0f} req/s, p99 {result.p99_ms:.0f} ms, "
                   f"errors {result.errors}, other load {result.disturbance:.2f} cores", flush=True)
     return runs
 
@@ -133,14 +135,14 @@ def _f(value: float, digits: int = 0) -> str:
 
 
 def intake_table(runs: list[IntakeRun]) -> list[str]:
-    lines = ["| app | gunicorn workers | req/s | p50 ms | p95 ms | p99 ms | max ms | errors | rows / jobs created "
+    lines = ["| app | gunicorn | req/s | p50 ms | p95 ms | p99 ms | max ms | errors | rows / jobs created "
              "| CPU cores: gunicorn · postgres · redis · load generator | other processes (cores) |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |"]
-    for run in sorted(runs, key=lambda r: (r.workers, r.app != OURS)):
+    for run in runs:
         r, cpu = run.result, run.result.cpu_cores
         name = "ours" if run.app == OURS else "minimal"
         lines.append(
-            f"| {name} | {run.workers} | {_f(r.throughput)} | {_f(r.p50_ms, 1)} | {_f(r.p95_ms, 1)} | "
+            f"| {name} | {run.config.label} | {_f(r.throughput)} | {_f(r.p50_ms, 1)} | {_f(r.p95_ms, 1)} | "
             f"{_f(r.p99_ms, 1)} | {_f(r.max_ms, 1)} | {r.errors} of {r.requests} ({r.error_rate:.2%}) | "
             f"{run.rows:,} / {run.jobs:,} | {cpu['gunicorn']:.2f} · {cpu['postgres']:.2f} · {cpu['redis']:.2f} · "
             f"{cpu['load generator']:.2f} | {r.disturbance:.2f} |")
@@ -154,14 +156,14 @@ def server_cpu_ms(result: intake.LoadResult) -> float:
 
 
 def verdict_lines(runs: list[IntakeRun]) -> list[str]:
-    by_key = {(r.app, r.workers): r.result for r in runs}
-    lines = ["| gunicorn workers | ours / minimal throughput | ratio ≥ 0.8 | our p99 | p99 < 100 ms "
+    by_key = {(r.app, r.config): r.result for r in runs}
+    lines = ["| gunicorn | ours / minimal throughput | ratio ≥ 0.8 | our p99 | p99 < 100 ms "
              "| server CPU per delivery: ours / minimal |",
              "| ---: | ---: | :---: | ---: | :---: | ---: |"]
-    for workers in sorted({r.workers for r in runs}):
-        ours, minimal = by_key[(OURS, workers)], by_key[(MINIMAL, workers)]
+    for config in dict.fromkeys(r.config for r in runs):
+        ours, minimal = by_key[(OURS, config)], by_key[(MINIMAL, config)]
         ratio = ours.throughput / minimal.throughput if minimal.throughput else float("nan")
-        lines.append(f"| {workers} | {_f(ours.throughput)} / {_f(minimal.throughput)} = **{ratio:.2f}** | "
+        lines.append(f"| {config.label} | {_f(ours.throughput)} / {_f(minimal.throughput)} = **{ratio:.2f}** | "
                      f"{'yes' if ratio >= RATIO_TARGET else 'no'} | {_f(ours.p99_ms, 1)} ms | "
                      f"{'yes' if ours.p99_ms < P99_TARGET_MS else 'no'} | "
                      f"{server_cpu_ms(ours):.2f} ms / {server_cpu_ms(minimal):.2f} ms |")
@@ -184,17 +186,17 @@ def profile_lines(ours: intake.IntakeProfile, minimal: intake.IntakeProfile, req
     return lines
 
 
-def worker_note(plan: Plan) -> str:
-    notes = {PRIMARY_WORKERS: "2 x cores + 1, gunicorn's advice for sync workers, and the headline",
-             2: "the Procfile default (`WEB_CONCURRENCY`)", 4 * CORES + 1: "4 x cores + 1, to see over-subscription"}
-    return "; ".join(f"N = {n} is {notes[n]}" for n in plan.worker_counts if n in notes) + "."
+def config_note(plan: Plan) -> str:
+    notes = {intake.PROCFILE_CONFIG: "the Procfile's web line with its defaults, and the headline",
+             SYNC_CONFIG: "2 x cores + 1 sync workers, gunicorn's advice for them, as in earlier runs"}
+    return "; ".join(f"{c.label} is {notes[c]}" for c in plan.configs if c in notes) + "."
 
 
 def render(command: str, machine: str, code: str, plan: Plan, runs: list[IntakeRun], ours_profile: intake.IntakeProfile,
            minimal_profile: intake.IntakeProfile, compile_part: str, elapsed: float) -> str:
     today = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     gunicorn_line = "gunicorn " + " ".join(f'"{a}"' if "(" in a else a
-                                           for a in intake.gunicorn_args(OURS, "127.0.0.1:PORT", "N"))
+                                           for a in intake.gunicorn_args(OURS, "127.0.0.1:PORT", intake.PROCFILE_CONFIG))
     parts = [
         BEGIN,
         "## Webhook intake and report compile time",
@@ -205,15 +207,15 @@ def render(command: str, machine: str, code: str, plan: Plan, runs: list[IntakeR
         "",
         "### 1-2. Webhook intake under gunicorn: ours vs a minimal endpoint",
         "",
-        f"Served by `{gunicorn_line}` (the Procfile's `web` line, sync "
-        f"workers); the minimal app (`bench/minimal_app.py`: constant-time HMAC check, one RQ enqueue with a unique "
-        f"job id, no database) is served the same way. {worker_note(plan)} PostgreSQL database `bench` "
-        f"(migrated with `alembic upgrade head`, tables emptied before each worker count), a private "
+        f"Served by `{gunicorn_line}` (the Procfile's `web` line and its defaults) and "
+        f"by the comparison configuration; the minimal app (`bench/minimal_app.py`: constant-time HMAC check, one RQ enqueue with a unique "
+        f"job id, no database) is served the same way. {config_note(plan)} PostgreSQL database `bench` "
+        f"(migrated with `alembic upgrade head`, tables emptied before each configuration), a private "
         f"`redis-server` (flushed then too; no RQ worker runs: jobs accumulate), `APP_ENV=development`.",
         "",
         f"Load: {CLIENTS} threads in one process, each with its own `httpx.Client`, post validly signed "
         f"`customers/redact` deliveries back to back (new webhook id, event id and customer id each time, 5 shops), "
-        f"{plan.duration:g} s measured per app and worker count, in {plan.slices} slices alternating between the "
+        f"{plan.duration:g} s measured per app and configuration, in {plan.slices} slices alternating between the "
         f"two apps (both served at once, only one loaded at a time; {plan.warmup:g} s of warm-up before the first "
         f"slice, {SLICE_WARMUP:g} s before the others), so that other work on the machine weighs on both alike. "
         f"Latency is per request as the client sees it. The load generator shares the cores, so the figures are a "
@@ -250,7 +252,7 @@ def write_readme(section: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="short runs, one worker count")
+    parser.add_argument("--quick", action="store_true", help="short runs, the Procfile's configuration only")
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
     command = ".venv/bin/python bench/webhooks.py" + (" --quick" if args.quick else "")

@@ -74,12 +74,20 @@ def begin_write(session: Session) -> None:
         session.connection(execution_options={SQLITE_BEGIN_OPTION: "IMMEDIATE"})
 
 
-def insert_unless_exists(session: Session, model: type[Any], values: dict[str, Any], *, unique: str) -> int | None:
-    """INSERT … ON CONFLICT (unique) DO NOTHING RETURNING id: the new id, or None if the row existed."""
-    dialect = session.get_bind().dialect.name
+@lru_cache(maxsize=32)
+def _insert_unless_exists(dialect: str, table: Any, unique: str) -> Any:
     insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
-    statement = insert(model).values(**values).on_conflict_do_nothing(index_elements=[unique]).returning(model.id)
-    return session.execute(statement).scalar_one_or_none()
+    return insert(table).on_conflict_do_nothing(index_elements=[unique]).returning(table.c[unique])
+
+
+def insert_many_unless_exist(session: Session, model: type[Any], rows: list[dict[str, Any]], *,
+                             unique: str) -> set[Any]:
+    """INSERT … ON CONFLICT (unique) DO NOTHING for many rows (one statement, or a few for big batches): the
+    ``unique`` values it inserted. One statement object per table, so SQLAlchemy compiles it once."""
+    if not rows:
+        return set()
+    statement = _insert_unless_exists(session.get_bind().dialect.name, model.__table__, unique)
+    return set(session.execute(statement, rows).scalars())
 
 
 def get_sessionmaker(database_url: str) -> sessionmaker[Session]:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, insert, literal, select
 from sqlalchemy.orm import Session
 
 from shopify_app import db
@@ -24,7 +25,6 @@ from shopify_app.models import (
 from shopify_app.platform.payloads import (
     CustomersDataRequestPayload,
     CustomersRedactPayload,
-    ShopRedactPayload,
 )
 from shopify_app.platform.topics import Topic
 from shopify_app.platform.webhooks import WebhookDelivery as Delivery
@@ -55,107 +55,205 @@ class AcceptedDelivery:
     created: bool = False
 
 
-def accept_delivery(session: Session, delivery: Delivery) -> AcceptedDelivery:
-    """Store a verified delivery and the request it creates in one transaction, then commit.
+class ConcurrentDelivery(Exception):
+    """Another transaction stored one of the batch's webhook ids first: roll back and accept the batch again."""
 
-    A webhook id seen before is a duplicate and changes nothing (the unique
-    constraint decides, so concurrent redeliveries are safe too).
+
+RequestKey = tuple[str, int, object]
+"""What makes two deliveries the same request: (kind, shop id, Shopify's request id or the customer id)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class _Match:
+    id: int
+    kind: str
+
+
+# Built once: a statement's cache key is then memoized, and only the bound values change per batch.
+_SEEN_DELIVERIES = select(WebhookDelivery.webhook_id, WebhookDelivery.privacy_request_id).where(
+    WebhookDelivery.webhook_id.in_(bindparam("webhook_ids", expanding=True)))
+_SHOPS = select(Shop).where(Shop.domain.in_(bindparam("domains", expanding=True)))
+_OF_KIND = (PrivacyRequest.kind == bindparam("kind")) & PrivacyRequest.shop_id.in_(
+    bindparam("shop_ids", expanding=True))
+_OPEN = PrivacyRequest.status.in_(OPEN_STATUSES)
+_SAME_REQUESTS: dict[str, Select[Any]] = {
+    # kind -> (id, shop id, the value that identifies the request within the shop)
+    RequestKind.DATA_REQUEST: select(PrivacyRequest.id, PrivacyRequest.shop_id, PrivacyRequest.shopify_request_id)
+    .where(_OF_KIND, PrivacyRequest.shopify_request_id.in_(bindparam("values", expanding=True)))
+    .order_by(PrivacyRequest.id),
+    RequestKind.CUSTOMER_REDACT: select(PrivacyRequest.id, PrivacyRequest.shop_id, PrivacyRequest.customer_id)
+    .where(_OF_KIND, _OPEN, PrivacyRequest.customer_id.in_(bindparam("values", expanding=True)))
+    .order_by(PrivacyRequest.id),
+    RequestKind.SHOP_REDACT: select(PrivacyRequest.id, PrivacyRequest.shop_id, literal(None))
+    .where(_OF_KIND, _OPEN).order_by(PrivacyRequest.id),
+}
+_STOREFRONT_ERASURES = (
+    select(PrivacyRequest.id, StorefrontRequest.customer_ref)
+    .join(StorefrontRequest, StorefrontRequest.privacy_request_id == PrivacyRequest.id)
+    .where(PrivacyRequest.kind == RequestKind.ERASURE, PrivacyRequest.status == RequestStatus.COMPLETED,
+           PrivacyRequest.shop_id.in_(bindparam("shop_ids", expanding=True)),
+           StorefrontRequest.customer_ref.in_(bindparam("refs", expanding=True)))
+    .order_by(PrivacyRequest.id)
+)
+
+
+def accept_deliveries(session: Session, deliveries: Sequence[Delivery]) -> list[AcceptedDelivery]:
+    """Store verified deliveries and the requests they create in one transaction, then commit.
+
+    The batch costs a fixed number of statements, whatever its size (the webhook intake's group commit,
+    ``services/webhook_intake.py``). A webhook id seen before, or earlier in the batch, is a duplicate and
+    changes nothing. The unique webhook id still decides between concurrent transactions: if another one
+    stored one of these ids first, this raises :class:`ConcurrentDelivery` with nothing stored, and the
+    caller rolls back and calls again (the other one has committed by then, so the id is seen).
     """
     db.begin_write(session)
-    shop = shops.get_or_create_shop(session, delivery.shop_domain)
-    privacy_request: PrivacyRequest | None = None
-    created = False
-    if delivery.topic is Topic.APP_UNINSTALLED:
-        shops.mark_uninstalled(session, shop)
-    else:
-        privacy_request = _find_same_request(session, shop, delivery)
-        if privacy_request is None:
-            privacy_request, created = _new_request(session, shop, delivery), True
-    # The unique webhook id decides duplicates, with no savepoint: a delivery seen before inserts
-    # nothing, and the whole transaction (request included) is rolled back.
-    inserted = db.insert_unless_exists(session, WebhookDelivery, {
-        "webhook_id": delivery.webhook_id, "event_id": delivery.event_id, "topic": delivery.topic.value,
-        "shop_id": shop.id, "triggered_at": delivery.triggered_at, "api_version": delivery.api_version,
-        "received_at": utcnow(), "privacy_request_id": privacy_request.id if privacy_request else None,
-    }, unique="webhook_id")
-    if inserted is None:
-        session.rollback()
-        seen = session.scalars(select(WebhookDelivery).where(WebhookDelivery.webhook_id == delivery.webhook_id)).one()
-        return AcceptedDelivery(seen.privacy_request_id, _kind_of(session, seen.privacy_request_id), duplicate=True)
-    if privacy_request is None:
-        session.commit()
-        return AcceptedDelivery(None, None, duplicate=False)
-    audit.record(session, shop.id, actor="shopify", action="webhook.received", privacy_request_id=privacy_request.id,
-                 detail={"topic": delivery.topic.value, "webhook_id": delivery.webhook_id})
-    if privacy_request.kind == RequestKind.ERASURE:  # Shopify has now carried out a storefront erasure
-        mark_closed(session, privacy_request, outcome="erased", actor="shopify")
+    now = utcnow()
+    webhook_ids = {delivery.webhook_id for delivery in deliveries}
+    seen = dict(session.execute(_SEEN_DELIVERIES, {"webhook_ids": list(webhook_ids)}).tuples().all())
+    shop_by_domain = _shops(session, {delivery.shop_domain for delivery in deliveries})
+    fresh: dict[str, Delivery] = {}  # first delivery of each new webhook id, in order
+    for delivery in deliveries:
+        if delivery.webhook_id not in seen:
+            fresh.setdefault(delivery.webhook_id, delivery)
+    requests = [d for d in fresh.values() if d.topic is not Topic.APP_UNINSTALLED]
+    keys = {d.webhook_id: _request_key(shop_by_domain[d.shop_domain], d) for d in requests}
+    matches = _find_same_requests(session, list(keys.values()))
+    new = [d for d in requests if keys[d.webhook_id] not in matches]
+    created = _new_requests(session, shop_by_domain, new, now)
+    matches.update(created)
+    creators = {}  # the delivery that created each new request (later ones of the same key repeat it)
+    for delivery in new:
+        creators.setdefault(keys[delivery.webhook_id], delivery.webhook_id)
+
+    inserted = db.insert_many_unless_exist(session, WebhookDelivery, [
+        {"webhook_id": d.webhook_id, "event_id": d.event_id, "topic": d.topic.value,
+         "shop_id": shop_by_domain[d.shop_domain].id, "triggered_at": d.triggered_at, "api_version": d.api_version,
+         "received_at": now, "privacy_request_id": matches[keys[d.webhook_id]].id if d.webhook_id in keys else None}
+        for d in fresh.values()], unique="webhook_id")
+    if inserted != set(fresh):
+        raise ConcurrentDelivery()
+    for delivery in fresh.values():
+        if delivery.topic is Topic.APP_UNINSTALLED:
+            shops.mark_uninstalled(session, shop_by_domain[delivery.shop_domain])
+    audit.record_many(session, [
+        audit.Entry(shop_by_domain[d.shop_domain].id, actor="shopify", action="webhook.received",
+                    privacy_request_id=matches[keys[d.webhook_id]].id,
+                    detail={"topic": d.topic.value, "webhook_id": d.webhook_id})
+        for d in requests])
+    for delivery in requests:
+        match = matches[keys[delivery.webhook_id]]
+        if match.kind == RequestKind.ERASURE:  # Shopify has now carried out a storefront erasure
+            privacy_request = session.get(PrivacyRequest, match.id)
+            if privacy_request is not None and privacy_request.status != RequestStatus.CLOSED:
+                mark_closed(session, privacy_request, outcome="erased", actor="shopify")
+        if delivery.topic is Topic.SHOP_REDACT:
+            shop = shop_by_domain[delivery.shop_domain]
+            if shop.shopify_shop_id is None:
+                shop.shopify_shop_id = delivery.payload.shop_id  # type: ignore[union-attr]
     session.commit()
-    return AcceptedDelivery(privacy_request.id, privacy_request.kind, duplicate=False, created=created)
+
+    accepted: dict[str, AcceptedDelivery] = {}
+    results = []
+    for delivery in deliveries:
+        if delivery.webhook_id in seen:
+            results.append(AcceptedDelivery(seen[delivery.webhook_id], None, duplicate=True))
+        elif delivery.webhook_id in accepted:  # sent twice in this batch
+            results.append(dataclasses.replace(accepted[delivery.webhook_id], duplicate=True, created=False))
+        else:
+            key = keys.get(delivery.webhook_id)
+            match = matches[key] if key is not None else None
+            accepted[delivery.webhook_id] = AcceptedDelivery(
+                match.id if match else None, match.kind if match else None, duplicate=False,
+                created=key is not None and creators.get(key) == delivery.webhook_id)
+            results.append(accepted[delivery.webhook_id])
+    return results
 
 
-def _kind_of(session: Session, privacy_request_id: int | None) -> str | None:
-    if privacy_request_id is None:
-        return None
-    privacy_request = session.get(PrivacyRequest, privacy_request_id)
-    return privacy_request.kind if privacy_request else None
-
-
-def _find_same_request(session: Session, shop: Shop, delivery: Delivery) -> PrivacyRequest | None:
-    """A request that this delivery repeats under another webhook id (the handlers' own idempotency)."""
-    payload = delivery.payload
-    query = select(PrivacyRequest).where(PrivacyRequest.shop_id == shop.id, PrivacyRequest.kind == TOPIC_KINDS[delivery.topic])
-    if isinstance(payload, CustomersDataRequestPayload):
-        query = query.where(PrivacyRequest.shopify_request_id == payload.data_request_id)
-    elif isinstance(payload, CustomersRedactPayload):
-        query = query.where(PrivacyRequest.customer_id == payload.customer.id, PrivacyRequest.status.in_(OPEN_STATUSES))
-    else:
-        query = query.where(PrivacyRequest.status.in_(OPEN_STATUSES))
-    found = session.scalars(query.order_by(PrivacyRequest.id).limit(1)).first()
-    if found is None and isinstance(payload, CustomersRedactPayload):
-        found = _storefront_erasure_awaiting_shopify(session, shop, payload.customer.id)
+def _shops(session: Session, domains: set[str]) -> dict[str, Shop]:
+    found = {shop.domain: shop for shop in session.scalars(_SHOPS, {"domains": list(domains)})}
+    for domain in domains - found.keys():
+        found[domain] = shops.get_or_create_shop(session, domain)
     return found
 
 
-def _storefront_erasure_awaiting_shopify(session: Session, shop: Shop, customer_id: int) -> PrivacyRequest | None:
-    """A storefront erasure whose own part is done (our data erased, Shopify asked to erase): Shopify's redact ends it.
-
-    Its customer id was erased with the rest, so it is found by the hash kept for this purpose.
-    """
-    query = (
-        select(PrivacyRequest)
-        .join(StorefrontRequest, StorefrontRequest.privacy_request_id == PrivacyRequest.id)
-        .where(PrivacyRequest.shop_id == shop.id, PrivacyRequest.kind == RequestKind.ERASURE,
-               PrivacyRequest.status == RequestStatus.COMPLETED,
-               StorefrontRequest.customer_ref == customer_ref(shop.id, customer_id))
-    )
-    return session.scalars(query.order_by(PrivacyRequest.id).limit(1)).first()
-
-
-def _new_request(session: Session, shop: Shop, delivery: Delivery) -> PrivacyRequest:
+def _request_key(shop: Shop, delivery: Delivery) -> RequestKey:
     payload = delivery.payload
-    received_at = utcnow()
-    privacy_request = PrivacyRequest(
-        shop_id=shop.id,
-        kind=TOPIC_KINDS[delivery.topic],
-        source="webhook",
-        status=RequestStatus.RECEIVED,
-        received_at=received_at,
-        due_at=received_at + RESPONSE_PERIOD,
-    )
-    if isinstance(payload, (CustomersDataRequestPayload, CustomersRedactPayload)):
-        privacy_request.customer_id = payload.customer.id
-        privacy_request.customer_email = payload.customer.email
-        privacy_request.customer_phone = payload.customer.phone
     if isinstance(payload, CustomersDataRequestPayload):
-        privacy_request.orders_requested = list(payload.orders_requested)
-        privacy_request.shopify_request_id = payload.data_request_id
+        return (RequestKind.DATA_REQUEST, shop.id, payload.data_request_id)
     if isinstance(payload, CustomersRedactPayload):
-        privacy_request.orders_to_redact = list(payload.orders_to_redact)
-    if isinstance(payload, ShopRedactPayload) and shop.shopify_shop_id is None:
-        shop.shopify_shop_id = payload.shop_id
-    session.add(privacy_request)
-    session.flush()
-    return privacy_request
+        return (RequestKind.CUSTOMER_REDACT, shop.id, payload.customer.id)
+    return (RequestKind.SHOP_REDACT, shop.id, None)
+
+
+def _find_same_requests(session: Session, keys: list[RequestKey]) -> dict[RequestKey, _Match]:
+    """Requests that these deliveries repeat under other webhook ids (the handlers' own idempotency).
+
+    One query per kind present, whatever the number of deliveries; the oldest match wins.
+    """
+    found: dict[RequestKey, _Match] = {}
+    wanted = set(keys)
+    for kind, statement in _SAME_REQUESTS.items():
+        of_kind = [key for key in wanted if key[0] == kind]
+        if not of_kind:
+            continue
+        rows = session.execute(statement, {"kind": kind, "shop_ids": list({key[1] for key in of_kind}),
+                                           "values": list({key[2] for key in of_kind})})
+        for request_id, shop_id, value in rows:
+            if (kind, shop_id, value) in wanted:
+                found.setdefault((kind, shop_id, value), _Match(request_id, kind))
+    found.update(_storefront_erasures_awaiting_shopify(
+        session, [key for key in wanted if key[0] == RequestKind.CUSTOMER_REDACT and key not in found]))
+    return found
+
+
+def _storefront_erasures_awaiting_shopify(session: Session, keys: list[RequestKey]) -> dict[RequestKey, _Match]:
+    """Storefront erasures whose own part is done (our data erased, Shopify asked to erase): Shopify's redact ends
+    them.
+
+    Their customer ids were erased with the rest, so they are found by the hash kept for this purpose.
+    """
+    if not keys:
+        return {}
+    by_ref = {customer_ref(key[1], int(key[2])): key for key in keys}  # type: ignore[call-overload]
+    found: dict[RequestKey, _Match] = {}
+    rows = session.execute(_STOREFRONT_ERASURES, {"shop_ids": list({key[1] for key in keys}),
+                                                  "refs": list(by_ref)})
+    for request_id, ref in rows:
+        found.setdefault(by_ref[ref], _Match(request_id, RequestKind.ERASURE))
+    return found
+
+
+def _new_requests(session: Session, shop_by_domain: dict[str, Shop], deliveries: list[Delivery],
+                  received_at: dt.datetime) -> dict[RequestKey, _Match]:
+    """Insert one request per new key (deliveries of the same key in one batch share it): one statement."""
+    rows: dict[RequestKey, dict[str, object]] = {}
+    for delivery in deliveries:
+        shop = shop_by_domain[delivery.shop_domain]
+        key = _request_key(shop, delivery)
+        if key not in rows:
+            rows[key] = _request_row(shop, delivery, received_at)
+    if not rows:
+        return {}
+    table = PrivacyRequest.__table__
+    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    ids = session.execute(statement, list(rows.values())).scalars().all()
+    return {key: _Match(request_id, key[0]) for key, request_id in zip(rows, ids, strict=True)}
+
+
+def _request_row(shop: Shop, delivery: Delivery, received_at: dt.datetime) -> dict[str, object]:
+    payload = delivery.payload
+    customer = payload.customer if isinstance(payload, (CustomersDataRequestPayload, CustomersRedactPayload)) else None
+    return {
+        "shop_id": shop.id, "kind": TOPIC_KINDS[delivery.topic], "source": "webhook",
+        "status": RequestStatus.RECEIVED, "received_at": received_at, "due_at": received_at + RESPONSE_PERIOD,
+        "customer_id": customer.id if customer else None,
+        "customer_email": customer.email if customer else None,
+        "customer_phone": customer.phone if customer else None,
+        "orders_requested": list(payload.orders_requested) if isinstance(payload, CustomersDataRequestPayload)
+        else [],
+        "orders_to_redact": list(payload.orders_to_redact) if isinstance(payload, CustomersRedactPayload) else [],
+        "shopify_request_id": payload.data_request_id if isinstance(payload, CustomersDataRequestPayload) else None,
+    }
 
 
 # -- reading, always scoped to one shop ---------------------------------------------

@@ -41,6 +41,8 @@ def _error(status: int, message: str) -> Response:
 
 
 def _handle_app_error(exc: AppError) -> Response:
+    if exc.status_code == 503:
+        return _unavailable()
     return _error(exc.status_code, str(exc))
 
 
@@ -51,6 +53,10 @@ def _handle_http_error(exc: HTTPException) -> Response:
 def _handle_database_unavailable(exc: OperationalError) -> Response:
     # Nothing was committed: a 503 makes Shopify deliver again later.
     log.error("Database unavailable: %s", type(exc.orig).__name__ if exc.orig else exc)
+    return _unavailable()
+
+
+def _unavailable() -> Response:
     response = _error(503, "Temporarily unavailable.")
     response.headers["Retry-After"] = "5"
     return response

@@ -14,7 +14,7 @@ from shopify_app import db
 from shopify_app.errors import MalformedPayloadError, NotFoundError
 from shopify_app.models import ConsentRecord, Shop
 from shopify_app.services import consent
-from shopify_app.services.consent_writer import ConsentWriteFailed, ConsentWriter, _Pending, _row
+from shopify_app.services.consent_writer import ConsentWriteFailed, ConsentWriter, _Record, _row
 from shopify_app.services.rate_limits import FixedWindowLimiter, Limit, RateLimitExceeded
 
 ALL = {"analytics": True, "marketing": True, "preferences": True, "sale_of_data": True}
@@ -108,9 +108,9 @@ def writer(database_url: str, limiter: FixedWindowLimiter | None = None) -> Cons
     return ConsentWriter(db.get_engine(database_url), limiter, autocommit_engine=autocommit)
 
 
-def pending(shop_domain: str, **body) -> _Pending:
+def pending(shop_domain: str, **body) -> _Record:
     record = consent.ConsentInput.from_body(raw(**body), customer_id=9)
-    return _Pending(shop_domain, record.visitor_id, _row(shop_domain, record, dt.datetime.now(dt.UTC)))
+    return _Record(shop_domain, record.visitor_id, _row(shop_domain, record, dt.datetime.now(dt.UTC)))
 
 
 def test_a_batch_is_one_insert_statement_and_an_unknown_shop_fails_only_its_own_record(db_session, database_url,
@@ -135,7 +135,7 @@ def test_a_batch_is_one_insert_statement_and_an_unknown_shop_fails_only_its_own_
     for engine in engines:
         event.listen(engine, "before_cursor_execute", listener)
     try:
-        writer(database_url)._write(batch)
+        outcomes = writer(database_url)._write(batch)
     finally:
         for engine in engines:
             event.remove(engine, "before_cursor_execute", listener)
@@ -145,8 +145,7 @@ def test_a_batch_is_one_insert_statement_and_an_unknown_shop_fails_only_its_own_
     else:  # the shops, then one executemany INSERT, in one transaction
         assert len(statements) == 2 and statements[0].startswith("SELECT")
         assert statements[1].startswith("INSERT INTO CONSENT_RECORDS")
-    assert [item.done for item in batch] == [True] * 4
-    assert [type(item.error) for item in batch] == [type(None), NotFoundError, type(None), type(None)]
+    assert [type(outcome) for outcome in outcomes] == [type(None), NotFoundError, type(None), type(None)]
     db_session.rollback()
     rows = db_session.scalars(select(ConsentRecord).order_by(ConsentRecord.visitor_id)).all()
     assert [(r.visitor_id, r.shop_id) for r in rows] == [
@@ -179,8 +178,8 @@ def test_a_row_the_database_refuses_fails_alone_and_the_rest_of_its_batch_is_sto
             return original(connection, items)
 
         monkeypatch.setattr(ConsentWriter, "_insert_generic", staticmethod(refuse_long_actions))
-    writer(database_url)._write(batch)
-    assert [type(item.error) for item in batch] == [type(None), ConsentWriteFailed, type(None)]
+    outcomes = writer(database_url)._write(batch)
+    assert [type(outcome) for outcome in outcomes] == [type(None), ConsentWriteFailed, type(None)]
     db_session.rollback()
     assert sorted(r.visitor_id for r in db_session.scalars(select(ConsentRecord))) == ["visitor-a1", "visitor-c1"]
 

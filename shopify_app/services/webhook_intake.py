@@ -1,0 +1,122 @@
+"""Group commit for compliance webhooks: concurrent deliveries share one transaction and one Redis round trip.
+
+Shopify needs a 200 only once a delivery is committed, and it may send many at once (a merchant's bulk
+erasure, a backlog after an outage). A transaction per delivery made PostgreSQL's commit and the ORM's cost
+per statement the ceiling of the intake (bench/README.md, webhook intake). So the request threads of a
+process hand their verified, parsed delivery to the process's :class:`WebhookIntake` and wait
+(``shopify_app/group_commit.py``: leader-follower, no timer, no writer thread). The leader:
+
+1. stores every waiting delivery and the requests they create in one transaction, with a fixed number of
+   statements whatever the batch size (:func:`privacy_requests.accept_deliveries`), and commits;
+2. then queues the jobs of the new requests in one Redis round trip; if Redis is down that is only logged,
+   and the sweeper queues them later (the deliveries are committed, so the answer is still 200);
+3. wakes each request with its outcome. If the transaction failed, nothing of the batch was stored and each
+   request raises :class:`IntakeUnavailable` (503: Shopify delivers again).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from redis import Redis
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session
+
+from shopify_app import queue
+from shopify_app.errors import AppError
+from shopify_app.group_commit import GroupCommit
+from shopify_app.platform.webhooks import WebhookDelivery
+from shopify_app.services import privacy_requests
+from shopify_app.services.privacy_requests import AcceptedDelivery, ConcurrentDelivery
+from shopify_app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 200
+CONCURRENT_RETRIES = 3
+
+Outcome = AcceptedDelivery | Exception
+
+
+class IntakeUnavailable(AppError):
+    """The batch holding this delivery could not be committed: nothing of it was stored."""
+
+    status_code = 503
+
+
+def _unavailable() -> IntakeUnavailable:
+    return IntakeUnavailable("Temporarily unavailable.")
+
+
+class WebhookIntake:
+    """Group commit of webhook deliveries for one process. Thread-safe; share one per app."""
+
+    def __init__(self, new_session: Callable[[], Session], redis: Redis, settings: Settings, *,
+                 max_batch: int = MAX_BATCH) -> None:
+        self._new_session = new_session
+        self._redis = redis
+        self._settings = settings
+        self._group: GroupCommit[WebhookDelivery, AcceptedDelivery] = GroupCommit(
+            self._write, _unavailable, max_batch=max_batch, name="webhook intake")
+
+    def waiting(self) -> int:
+        return self._group.waiting()
+
+    def submit(self, delivery: WebhookDelivery) -> AcceptedDelivery:
+        """Store one delivery; return once it is committed (and its job queued, if Redis answers).
+
+        Raises :class:`IntakeUnavailable` if it could not be stored.
+        """
+        return self._group.submit(delivery)
+
+    def _write(self, batch: list[WebhookDelivery]) -> list[Outcome]:
+        try:
+            outcomes: list[Outcome] = list(self._accept(batch))
+        except DBAPIError as exc:
+            if isinstance(exc, OperationalError) or exc.connection_invalidated or len(batch) == 1:
+                log.error("Webhook deliveries not stored (%d): %s", len(batch), type(exc.orig or exc).__name__)
+                return [_unavailable() for _ in batch]
+            # Not the database's availability but one delivery's data: store each on its own, so that only
+            # the culprit fails (and is delivered again by Shopify).
+            outcomes = []
+            for delivery in batch:
+                try:
+                    outcomes.extend(self._accept([delivery]))
+                except DBAPIError as one:
+                    log.error("Webhook delivery not stored: %s", type(one.orig or one).__name__)
+                    outcomes.append(_unavailable())
+        self._queue_jobs([outcome for outcome in outcomes if isinstance(outcome, AcceptedDelivery)])
+        return outcomes
+
+    def _accept(self, batch: list[WebhookDelivery]) -> list[AcceptedDelivery]:
+        """One transaction, committed on return. Tried again on a connection the server had closed (a database
+        restart: nothing was committed), and when another process stored one of the webhook ids first."""
+        reconnected = False
+        concurrent = 0
+        while True:
+            session = self._new_session()
+            try:
+                return privacy_requests.accept_deliveries(session, batch)
+            except ConcurrentDelivery:
+                session.rollback()
+                concurrent += 1
+                if concurrent > CONCURRENT_RETRIES:
+                    raise
+            except DBAPIError as exc:
+                session.rollback()
+                if not exc.connection_invalidated or reconnected:
+                    raise
+                reconnected = True
+            finally:
+                session.close()
+
+    def _queue_jobs(self, accepted: list[AcceptedDelivery]) -> None:
+        """After the commit: new requests' jobs in one round trip; a request repeated under a new webhook id
+        gets its job back only if it has none (the rare path, one request at a time)."""
+        new = [(a.privacy_request_id, a.kind) for a in accepted
+               if a.created and a.privacy_request_id is not None and a.kind]
+        queue.try_enqueue_new_privacy_requests(self._redis, self._settings, new)
+        for a in accepted:
+            if not a.created and not a.duplicate and a.privacy_request_id is not None and a.kind:
+                queue.try_enqueue_privacy_request(self._redis, self._settings, a.privacy_request_id, a.kind)

@@ -1,0 +1,165 @@
+"""Group commit of webhook deliveries over real HTTP: concurrent deliveries share one transaction.
+
+The app is served by the tests' threaded server, one thread per request, like gunicorn's gthread workers.
+To make a batch of many deliveries certain (rather than likely), the first batch is held in the database
+layer until every other delivery waits in the intake's queue; the next batch then takes them all.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+
+import httpx
+import pytest
+from sqlalchemy import event, func, select, text
+from sqlalchemy.exc import OperationalError
+
+from shopify_app import db, queue
+from shopify_app.models import AuditEntry, PrivacyRequest, RequestKind, WebhookDelivery
+from shopify_app.web.webhooks import webhook_intake
+from tests.conftest import DEMO_SHOP
+from tests.signing import webhook_headers
+from tests.waiting import wait_for
+
+DELIVERY_INSERT = "INSERT INTO webhook_deliveries"
+Delivery = tuple[str, bytes, str]  # topic, body, webhook id
+
+
+def redact(customer_id: int, webhook_id: str) -> Delivery:
+    body = {"shop_id": 954889, "shop_domain": DEMO_SHOP, "orders_to_redact": [],
+            "customer": {"id": customer_id, "email": f"c{customer_id}@example.fr", "phone": None}}
+    return "customers/redact", json.dumps(body).encode(), webhook_id
+
+
+def data_request(data_request_id: int, webhook_id: str) -> Delivery:
+    body = {"shop_id": 954889, "shop_domain": DEMO_SHOP, "orders_requested": [],
+            "customer": {"id": 77, "email": "c77@example.fr", "phone": None}, "data_request": {"id": data_request_id}}
+    return "customers/data_request", json.dumps(body).encode(), webhook_id
+
+
+@contextmanager
+def listening(database_url: str, name: str, listener: Callable[..., None]) -> Iterator[None]:
+    engine = db.get_engine(database_url)
+    event.listen(engine, name, listener)
+    try:
+        yield
+    finally:
+        event.remove(engine, name, listener)
+
+
+def hold_first_batch(app, total: int, batches: list[int]) -> Callable[..., None]:  # type: ignore[no-untyped-def]
+    """A ``before_cursor_execute`` listener: counts the batches (one INSERT of deliveries each); the first waits
+    until all the other deliveries are queued behind it."""
+    intake = webhook_intake(app)
+
+    def listener(_conn, _cursor, statement, parameters, _context, _executemany) -> None:  # type: ignore[no-untyped-def]
+        if DELIVERY_INSERT not in statement:
+            return
+        batches.append(len(batches) + 1)
+        if len(batches) == 1:
+            wait_for(lambda: intake.waiting() == total - 1, timeout=30, interval=0.01)
+
+    return listener
+
+
+def post_all(live_server: str, deliveries: list[Delivery]) -> list[httpx.Response]:
+    def post(delivery: Delivery) -> httpx.Response:
+        topic, body, webhook_id = delivery
+        with httpx.Client(base_url=live_server, timeout=60) as http:
+            return http.post(f"/webhooks/{topic}", content=body,
+                             headers=webhook_headers(topic, body, shop=DEMO_SHOP, webhook_id=webhook_id))
+
+    with ThreadPoolExecutor(max_workers=len(deliveries)) as pool:
+        return list(pool.map(post, deliveries))
+
+
+def count(db_session, model, *where) -> int:  # type: ignore[no-untyped-def]
+    db_session.rollback()
+    return db_session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def mixed_deliveries() -> list[Delivery]:
+    """8 erasures of distinct customers, one delivery sent twice (same webhook id), and one data request
+    delivered under two webhook ids: 11 deliveries, 10 requests."""
+    return [*(redact(100 + i, f"redact-{i}") for i in range(8)), redact(500, "twice"), redact(500, "twice"),
+            data_request(4242, "request-a"), data_request(4242, "request-b")]
+
+
+def test_concurrent_deliveries_share_one_transaction_and_each_gets_one_request_and_one_job(
+        app, live_server, db_session, database_url, redis_conn):
+    deliveries = mixed_deliveries()
+    batches: list[int] = []
+    with listening(database_url, "before_cursor_execute", hold_first_batch(app, len(deliveries), batches)):
+        responses = post_all(live_server, deliveries)
+    assert [r.status_code for r in responses] == [200] * len(deliveries)
+    assert len(batches) == 2  # the first delivery alone, then all the others in one INSERT
+    assert count(db_session, WebhookDelivery) == 11
+    assert count(db_session, PrivacyRequest, PrivacyRequest.kind == RequestKind.CUSTOMER_REDACT) == 9
+    assert count(db_session, PrivacyRequest, PrivacyRequest.kind == RequestKind.DATA_REQUEST) == 1
+    assert count(db_session, AuditEntry, AuditEntry.action == "webhook.received") == 11
+    requests = db_session.scalars(select(PrivacyRequest)).all()
+    assert sorted(queue.get_queue(redis_conn).job_ids) == sorted(queue.privacy_job_id(r.id) for r in requests)
+    deliveries_of = {d.webhook_id: d.privacy_request_id for d in db_session.scalars(select(WebhookDelivery))}
+    assert deliveries_of["request-a"] == deliveries_of["request-b"] is not None
+    assert len({deliveries_of[f"redact-{i}"] for i in range(8)}) == 8
+
+
+def test_a_batch_that_cannot_be_committed_answers_503_to_each_delivery_and_stores_nothing(
+        app, live_server, db_session, database_url, redis_conn):
+    deliveries = [redact(100 + i, f"fail-{i}") for i in range(6)]
+    batches: list[int] = []
+
+    def fail_audit(_conn, _cursor, statement, parameters, _context, _executemany) -> None:  # type: ignore[no-untyped-def]
+        # The last statement before the COMMIT: everything else of the batch has been written by then.
+        if "INSERT INTO audit_entries" in statement:
+            raise OperationalError(statement, parameters, Exception("injected failure"))
+
+    with listening(database_url, "before_cursor_execute", hold_first_batch(app, len(deliveries), batches)), \
+            listening(database_url, "before_cursor_execute", fail_audit):
+        responses = post_all(live_server, deliveries)
+    assert len(batches) == 2
+    assert [r.status_code for r in responses] == [503] * len(deliveries)  # so Shopify delivers each one again
+    assert all(r.headers["Retry-After"] == "5" for r in responses)
+    assert count(db_session, WebhookDelivery) == 0 and count(db_session, PrivacyRequest) == 0
+    assert queue.get_queue(redis_conn).count == 0
+    # and the intake goes on: the redeliveries are stored
+    assert [r.status_code for r in post_all(live_server, deliveries)] == [200] * len(deliveries)
+    assert count(db_session, WebhookDelivery) == 6 and count(db_session, PrivacyRequest) == 6
+
+
+def test_a_webhook_id_committed_by_another_process_meanwhile_is_a_duplicate(
+        app, live_server, db_session, database_url, redis_conn):
+    """Another process's transaction holds the same webhook id, uncommitted: ours waits on the unique index,
+    finds it taken once the other commits, rolls back and tries again, and then sees a duplicate."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only: SQLite's writers take the database lock first, so they never overlap")
+    topic, body, webhook_id = redact(900, "raced")
+    other = db.get_engine(database_url).connect()
+    transaction = other.begin()
+    shop_id = other.execute(text(
+        "INSERT INTO shops (domain, installed_at, uninstalled_at, granted_scopes) "
+        "VALUES (:d, now(), now(), '') RETURNING id"), {"d": DEMO_SHOP}).scalar_one()
+    other.execute(text("INSERT INTO webhook_deliveries (webhook_id, topic, shop_id, received_at) "
+                       "VALUES (:w, :t, :s, now())"), {"w": webhook_id, "t": topic, "s": shop_id})
+    result: list[httpx.Response] = []
+    poster = threading.Thread(target=lambda: result.extend(post_all(live_server, [(topic, body, webhook_id)])))
+    poster.start()
+    try:
+        wait_for(lambda: _waiting_on_lock(database_url), timeout=30, interval=0.05)
+    finally:
+        transaction.commit()
+        other.close()
+    poster.join(timeout=60)
+    assert [r.status_code for r in result] == [200]
+    assert count(db_session, WebhookDelivery) == 1 and count(db_session, PrivacyRequest) == 0
+    assert queue.get_queue(redis_conn).count == 0
+
+
+def _waiting_on_lock(database_url: str) -> bool:
+    with db.get_engine(database_url).connect() as connection:
+        return bool(connection.scalar(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()")))
