@@ -69,12 +69,15 @@ class GroupCommit(Generic[Item, Result]):
     """Leader-follower batching of one kind of write, for one process. Thread-safe; share one per app.
 
     ``failure`` builds the exception every unfinished request of a batch raises when ``write_batch`` itself
-    raised: the batch's transaction failed, so none of it was stored.
+    raised: the batch's transaction failed, so none of it was stored. ``after_batch``, if given, runs in the
+    leader's thread with the batch's results once its requests are woken and the lead handed on: work that
+    must follow the commit but that no request waits for (the next batch is written meanwhile).
     """
 
     def __init__(self, write_batch: BatchWriter[Item, Result], failure: Callable[[], Exception], *,
-                 max_batch: int, name: str) -> None:
+                 max_batch: int, name: str, after_batch: Callable[[list[Result]], None] | None = None) -> None:
         self._write_batch = write_batch
+        self._after_batch = after_batch
         self._failure = failure
         self._max_batch = max_batch
         self._name = name
@@ -109,6 +112,7 @@ class GroupCommit(Generic[Item, Result]):
     def _lead(self, own: _Pending[Item, Result]) -> None:
         """Write batches until ``own`` is done, then hand the lead to the next waiting item, if any."""
         batch: list[_Pending[Item, Result]] = []
+        results: list[Result] = []
         try:
             while not own.done:
                 with self._lock:
@@ -117,6 +121,8 @@ class GroupCommit(Generic[Item, Result]):
                 outcomes = self._write_batch([pending.item for pending in batch])
                 for pending, outcome in zip(batch, outcomes, strict=True):
                     self._finish(pending, outcome)
+                    if not isinstance(outcome, Exception):
+                        results.append(outcome)
                 batch = []
         except BaseException as exc:  # never leave a waiting request behind, whatever happened
             with self._lock:
@@ -134,6 +140,11 @@ class GroupCommit(Generic[Item, Result]):
                     self._queue[0].wake.release()  # hand over the lead
                 else:
                     self._leading = False
+        if self._after_batch is not None and results:
+            try:
+                self._after_batch(results)
+            except Exception as exc:  # the batch is committed and answered; this part is best effort
+                log.error("%s: after the batch: %s", self._name, type(exc).__name__)
 
     @staticmethod
     def _finish(pending: _Pending[Item, Result], outcome: Result | Exception) -> None:

@@ -1,7 +1,14 @@
 """``python -m workers``: an RQ worker (with RQ's scheduler for retries) that sweeps first.
 
-Options: ``--burst`` to stop when the queues are empty, ``--simple`` for
-rq's non-forking worker (see bench/README.md for when that is worth it).
+It runs jobs in its own process (RQ's ``SimpleWorker``) rather than forking a work horse per job: each
+job then pays neither for the fork nor for what a fresh horse sets up again (connections, caches), and
+two processes keep up with the intake where two forking workers fell behind (bench/README.md: "RQ
+workers" and "Soak"). What forking bought, isolation of one job's
+crash, matters little here: a job that dies with its process is found by the sweeper (a ``started`` job
+older than the longest timeout) and queued again, which is also what happens when a forking worker's
+machine is lost. Job timeouts still hold (RQ's SIGALRM death penalty runs in the main thread).
+
+Options: ``--burst`` to stop when the queues are empty, ``--fork`` for RQ's forking worker.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from workers.maintenance import sweep_pending_requests
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m workers")
     parser.add_argument("--burst", action="store_true", help="exit when the queues are empty")
-    parser.add_argument("--simple", action="store_true", help="run jobs in this process (no fork per job)")
+    parser.add_argument("--fork", action="store_true", help="fork a work horse per job (RQ's default Worker)")
     args = parser.parse_args(argv)
     configure_logging()
     try:
@@ -40,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         sweep_pending_requests()
     except RedisError as exc:
         logging.getLogger(__name__).warning("Start-up sweep skipped: Redis unavailable (%s)", exc)
-    worker_class = SimpleWorker if args.simple else Worker
+    worker_class = Worker if args.fork else SimpleWorker
     worker = worker_class([queue.get_queue(redis, name) for name in queue.QUEUE_NAMES], connection=redis,
                           serializer=JSONSerializer)
     worker.work(burst=args.burst, with_scheduler=True)

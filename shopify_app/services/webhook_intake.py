@@ -8,10 +8,10 @@ process hand their verified, parsed delivery to the process's :class:`WebhookInt
 
 1. stores every waiting delivery and the requests they create in one transaction, with a fixed number of
    statements whatever the batch size (:func:`privacy_requests.accept_deliveries`), and commits;
-2. then queues the jobs of the new requests in one Redis round trip; if Redis is down that is only logged,
-   and the sweeper queues them later (the deliveries are committed, so the answer is still 200);
-3. wakes each request with its outcome. If the transaction failed, nothing of the batch was stored and each
-   request raises :class:`IntakeUnavailable` (503: Shopify delivers again).
+2. wakes each request with its outcome (200 once committed). If the transaction failed, nothing of the
+   batch was stored and each request raises :class:`IntakeUnavailable` (503: Shopify delivers again);
+3. then, while the next leader writes the next batch, queues the jobs of the new requests in one Redis
+   round trip. If Redis is down that is only logged, and the sweeper queues them later.
 """
 
 from __future__ import annotations
@@ -58,13 +58,13 @@ class WebhookIntake:
         self._redis = redis
         self._settings = settings
         self._group: GroupCommit[WebhookDelivery, AcceptedDelivery] = GroupCommit(
-            self._write, _unavailable, max_batch=max_batch, name="webhook intake")
+            self._write, _unavailable, max_batch=max_batch, name="webhook intake", after_batch=self._queue_jobs)
 
     def waiting(self) -> int:
         return self._group.waiting()
 
     def submit(self, delivery: WebhookDelivery) -> AcceptedDelivery:
-        """Store one delivery; return once it is committed (and its job queued, if Redis answers).
+        """Store one delivery; return once it is committed (the batch's leader queues its job right after).
 
         Raises :class:`IntakeUnavailable` if it could not be stored.
         """
@@ -86,7 +86,6 @@ class WebhookIntake:
                 except DBAPIError as one:
                     log.error("Webhook delivery not stored: %s", type(one.orig or one).__name__)
                     outcomes.append(_unavailable())
-        self._queue_jobs([outcome for outcome in outcomes if isinstance(outcome, AcceptedDelivery)])
         return outcomes
 
     def _accept(self, batch: list[WebhookDelivery]) -> list[AcceptedDelivery]:
