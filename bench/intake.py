@@ -451,8 +451,8 @@ PROFILE_STEPS = {
     "· _new_requests (INSERT)": ("services/privacy_requests.py", "_new_requests"),
     "· insert_many_unless_exist (INSERT deliveries)": ("shopify_app/db.py", "insert_many_unless_exist"),
     "· session.commit (INSERT audit done before; COMMIT)": ("sqlalchemy/orm/session.py", "commit"),
-    "try_enqueue_new_privacy_requests (Redis)": ("shopify_app/queue.py", "try_enqueue_new_privacy_requests"),
-    "· Queue.enqueue_many": ("rq/queue.py", "enqueue_many"),
+    "enqueue_privacy_request (Redis)": ("shopify_app/queue.py", "enqueue_privacy_request"),
+    "· Queue.enqueue": ("rq/queue.py", "enqueue"),
     "minimal: Queue.enqueue": ("rq/queue.py", "enqueue"),
 }
 

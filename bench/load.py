@@ -471,7 +471,7 @@ def write_peak_section(command: str, began: float, steps: list[tuple[LoadStep, S
               f"Privacy requests after all steps: {_statuses(steps[-1][0].statuses)}; webhook deliveries stored: "
               f"{stored[0]:,}; consent records stored: {stored[1]:,}. Jobs queued = new compliance webhooks (each one "
               "privacy request and one job: a compile against the double or an erasure); jobs done per s = jobs / "
-              "(step + time until the queues were empty), what the two forking RQ worker processes worked off "
+              "(step + time until the queues were empty), what the two RQ worker processes (`python -m workers`) worked off "
               "while sharing the cores with the web tier. Where the queues took long to empty, the workers fell "
               "behind during the step: the backlog waits in Redis, every request stays in the database, and the "
               "sweeper re-queues anything lost.", LOAD_END]

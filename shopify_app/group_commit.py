@@ -71,7 +71,8 @@ class GroupCommit(Generic[Item, Result]):
     ``failure`` builds the exception every unfinished request of a batch raises when ``write_batch`` itself
     raised: the batch's transaction failed, so none of it was stored. ``after_batch``, if given, runs in the
     leader's thread with the batch's results once its requests are woken and the lead handed on: work that
-    must follow the commit but that no request waits for (the next batch is written meanwhile).
+    must follow the commit but that only the leader's own request waits for (the next batch is written
+    meanwhile).
     """
 
     def __init__(self, write_batch: BatchWriter[Item, Result], failure: Callable[[], Exception], *,
@@ -143,8 +144,8 @@ class GroupCommit(Generic[Item, Result]):
         if self._after_batch is not None and results:
             try:
                 self._after_batch(results)
-            except Exception as exc:  # the batch is committed and answered; this part is best effort
-                log.error("%s: after the batch: %s", self._name, type(exc).__name__)
+            except Exception:  # the batch is committed and answered; this part is best effort
+                log.exception("%s: after the batch", self._name)
 
     @staticmethod
     def _finish(pending: _Pending[Item, Result], outcome: Result | Exception) -> None:

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from redis import Redis
 from redis.exceptions import RedisError
@@ -96,9 +95,17 @@ def enqueue_privacy_request(
             return False
         existing.delete()
     try:
-        get_queue(redis).enqueue(PRIVACY_JOBS[kind], privacy_request_id, unique=True,
-                                 job_timeout=JOB_TIMEOUT_SECONDS[kind],
-                                 **_privacy_job_options(settings, privacy_request_id, kind))
+        get_queue(redis).enqueue(
+            PRIVACY_JOBS[kind],
+            privacy_request_id,
+            job_id=job_id,
+            unique=True,  # RQ's atomic check-and-enqueue: the sweeper and the intake may race
+            job_timeout=JOB_TIMEOUT_SECONDS[kind],
+            retry=_retry(settings),
+            failure_ttl=FAILURE_TTL_SECONDS,
+            result_ttl=RESULT_TTL_SECONDS,
+            description=f"{kind} {privacy_request_id}",
+        )
     except DuplicateJobError:
         if new:  # an old, finished job under a reused id (SQLite reuses ids of deleted rows)
             return enqueue_privacy_request(redis, settings, privacy_request_id, kind)
@@ -109,34 +116,6 @@ def enqueue_privacy_request(
 def _retry(settings: Settings) -> Retry | None:
     intervals = list(settings.job_retry_intervals)
     return Retry(max=len(intervals), interval=intervals) if intervals else None
-
-
-def _privacy_job_options(settings: Settings, privacy_request_id: int, kind: str) -> dict[str, Any]:
-    """What every privacy job is queued with, but its timeout (``enqueue`` and ``prepare_data`` name it apart)."""
-    return {"job_id": privacy_job_id(privacy_request_id), "retry": _retry(settings), "failure_ttl": FAILURE_TTL_SECONDS, "result_ttl": RESULT_TTL_SECONDS,
-            "description": f"{kind} {privacy_request_id}"}
-
-
-def try_enqueue_new_privacy_requests(redis: Redis, settings: Settings, requests: Sequence[tuple[int, str]]) -> int:
-    """Queue the jobs of requests created just now, all in one round trip; how many were queued.
-
-    No job can exist yet for a new request, so nothing is looked up first. A Redis outage is logged,
-    not raised: the requests are committed, and the sweeper queues them once Redis is back.
-    """
-    jobs = [Queue.prepare_data(PRIVACY_JOBS[kind], (request_id,), timeout=JOB_TIMEOUT_SECONDS[kind],
-                               **_privacy_job_options(settings, request_id, kind))
-            for request_id, kind in requests if kind in PRIVACY_JOBS]
-    if not jobs:
-        return 0
-    try:
-        with redis.pipeline() as pipeline:
-            get_queue(redis).enqueue_many(jobs, pipeline=pipeline)
-            pipeline.execute()
-    except RedisError as exc:
-        log.warning("Redis unavailable (%s); %d privacy requests left for the sweeper", type(exc).__name__,
-                    len(jobs))
-        return 0
-    return len(jobs)
 
 
 def try_enqueue_privacy_request(redis: Redis, settings: Settings, privacy_request_id: int, kind: str,

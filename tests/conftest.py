@@ -65,6 +65,18 @@ def clean_database(database_url: str) -> Iterator[None]:
 
 
 @pytest.fixture
+def fresh_connections(database_url: str) -> None:
+    """Pools with no connection a server has closed. Tests that count statements need it: earlier tests
+    (tests/faults) kill connections, and the group-commit writers rightly retry a statement once on a
+    new connection, which would count twice."""
+    engines = {db.get_engine(database_url)}
+    if database_url.startswith("postgresql"):
+        engines.add(db.get_autocommit_engine(database_url))
+    for engine in engines:
+        engine.dispose()
+
+
+@pytest.fixture
 def db_session(database_url: str) -> Iterator[Session]:
     # Unlike the app's sessions, this one expires on commit, so a test always reads what the app wrote.
     session = sessionmaker(bind=db.get_engine(database_url))()

@@ -100,21 +100,26 @@ _STOREFRONT_ERASURES = (
 def accept_deliveries(session: Session, deliveries: Sequence[Delivery]) -> list[AcceptedDelivery]:
     """Store verified deliveries and the requests they create in one transaction, then commit.
 
-    The batch costs a fixed number of statements, whatever its size (the webhook intake's group commit,
-    ``services/webhook_intake.py``). A webhook id seen before, or earlier in the batch, is a duplicate and
-    changes nothing. The unique webhook id still decides between concurrent transactions: if another one
-    stored one of these ids first, this raises :class:`ConcurrentDelivery` with nothing stored, and the
-    caller rolls back and calls again (the other one has committed by then, so the id is seen).
+    The batch costs a handful of statements, not a few per delivery (the webhook intake's group commit,
+    ``services/webhook_intake.py``); new shops and storefront erasures closed here cost a few more. A
+    webhook id seen before, or earlier in the batch, is a duplicate and changes nothing. The unique webhook
+    id still decides between concurrent transactions: if another one stored one of these ids first, this
+    raises :class:`ConcurrentDelivery` with nothing stored, and the caller rolls back and calls again (the
+    other one has committed by then, so the id is seen). Rows are written in webhook id and domain order, so
+    two processes' batches lock them in the same order.
     """
     db.begin_write(session)
     now = utcnow()
     webhook_ids = {delivery.webhook_id for delivery in deliveries}
     seen = dict(session.execute(_SEEN_DELIVERIES, {"webhook_ids": list(webhook_ids)}).tuples().all())
-    shop_by_domain = _shops(session, {delivery.shop_domain for delivery in deliveries})
-    fresh: dict[str, Delivery] = {}  # first delivery of each new webhook id, in order
-    for delivery in deliveries:
+    fresh: dict[str, Delivery] = {}  # first delivery of each new webhook id, by webhook id (a stable lock order)
+    for delivery in sorted(deliveries, key=lambda d: d.webhook_id):
         if delivery.webhook_id not in seen:
             fresh.setdefault(delivery.webhook_id, delivery)
+    if not fresh:  # only redeliveries: change nothing (no shop is created again after shop/redact erased it)
+        session.rollback()
+        return [AcceptedDelivery(seen[d.webhook_id], None, duplicate=True) for d in deliveries]
+    shop_by_domain = _shops(session, {delivery.shop_domain for delivery in fresh.values()})
     requests = [d for d in fresh.values() if d.topic is not Topic.APP_UNINSTALLED]
     keys = {d.webhook_id: _request_key(shop_by_domain[d.shop_domain], d) for d in requests}
     matches = _find_same_requests(session, list(keys.values()))
@@ -171,7 +176,7 @@ def accept_deliveries(session: Session, deliveries: Sequence[Delivery]) -> list[
 
 def _shops(session: Session, domains: set[str]) -> dict[str, Shop]:
     found = {shop.domain: shop for shop in session.scalars(_SHOPS, {"domains": list(domains)})}
-    for domain in domains - found.keys():
+    for domain in sorted(domains - found.keys()):
         found[domain] = shops.get_or_create_shop(session, domain)
     return found
 

@@ -1,4 +1,4 @@
-"""Group commit for compliance webhooks: concurrent deliveries share one transaction and one Redis round trip.
+"""Group commit for compliance webhooks: concurrent deliveries share one transaction.
 
 Shopify needs a 200 only once a delivery is committed, and it may send many at once (a merchant's bulk
 erasure, a backlog after an outage). A transaction per delivery made PostgreSQL's commit and the ORM's cost
@@ -10,8 +10,9 @@ process hand their verified, parsed delivery to the process's :class:`WebhookInt
    statements whatever the batch size (:func:`privacy_requests.accept_deliveries`), and commits;
 2. wakes each request with its outcome (200 once committed). If the transaction failed, nothing of the
    batch was stored and each request raises :class:`IntakeUnavailable` (503: Shopify delivers again);
-3. then, while the next leader writes the next batch, queues the jobs of the new requests in one Redis
-   round trip. If Redis is down that is only logged, and the sweeper queues them later.
+3. then, while the next leader writes the next batch, queues the jobs of the batch's requests. If Redis is
+   down that is only logged, and the sweeper queues them later. The leader's own answer waits for this
+   step (at most one Redis timeout); the other requests' answers do not.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import logging
 from collections.abc import Callable
 
 from redis import Redis
+from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -64,7 +66,7 @@ class WebhookIntake:
         return self._group.waiting()
 
     def submit(self, delivery: WebhookDelivery) -> AcceptedDelivery:
-        """Store one delivery; return once it is committed (the batch's leader queues its job right after).
+        """Store one delivery; return once it is committed (the batch's leader then queues its job).
 
         Raises :class:`IntakeUnavailable` if it could not be stored.
         """
@@ -83,14 +85,16 @@ class WebhookIntake:
             for delivery in batch:
                 try:
                     outcomes.extend(self._accept([delivery]))
-                except DBAPIError as one:
-                    log.error("Webhook delivery not stored: %s", type(one.orig or one).__name__)
+                except Exception as one:  # noqa: BLE001 (the others, committed one by one, must still get their 200)
+                    log.exception("Webhook delivery not stored: %s", type(one).__name__)
                     outcomes.append(_unavailable())
         return outcomes
 
     def _accept(self, batch: list[WebhookDelivery]) -> list[AcceptedDelivery]:
         """One transaction, committed on return. Tried again on a connection the server had closed (a database
-        restart: nothing was committed), and when another process stored one of the webhook ids first."""
+        restart; had the COMMIT gone through, the retry finds the deliveries stored, answers 200 as for
+        redeliveries, and the sweeper queues their jobs), and when another process stored one of the webhook
+        ids first."""
         reconnected = False
         concurrent = 0
         while True:
@@ -111,11 +115,15 @@ class WebhookIntake:
                 session.close()
 
     def _queue_jobs(self, accepted: list[AcceptedDelivery]) -> None:
-        """After the commit: new requests' jobs in one round trip; a request repeated under a new webhook id
-        gets its job back only if it has none (the rare path, one request at a time)."""
-        new = [(a.privacy_request_id, a.kind) for a in accepted
-               if a.created and a.privacy_request_id is not None and a.kind]
-        queue.try_enqueue_new_privacy_requests(self._redis, self._settings, new)
+        """After the commit, the jobs of the batch's requests (RQ's atomic unique enqueue: the sweeper may queue
+        the same request meanwhile). At the first Redis error the rest are left to the sweeper, so an outage
+        costs this thread one timeout, not one per delivery."""
         for a in accepted:
-            if not a.created and not a.duplicate and a.privacy_request_id is not None and a.kind:
-                queue.try_enqueue_privacy_request(self._redis, self._settings, a.privacy_request_id, a.kind)
+            if a.duplicate or a.privacy_request_id is None or not a.kind:
+                continue
+            try:
+                queue.enqueue_privacy_request(self._redis, self._settings, a.privacy_request_id, a.kind, new=a.created)
+            except RedisError as exc:
+                log.warning("Redis unavailable (%s); privacy requests of this batch left for the sweeper",
+                            type(exc).__name__)
+                return

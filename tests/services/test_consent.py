@@ -114,7 +114,7 @@ def pending(shop_domain: str, **body) -> _Record:
 
 
 def test_a_batch_is_one_insert_statement_and_an_unknown_shop_fails_only_its_own_record(db_session, database_url,
-                                                                                        shop):
+                                                                                        shop, fresh_connections):
     other = Shop(domain="other-shop.myshopify.com")
     db_session.add(other)
     db_session.commit()
@@ -125,10 +125,7 @@ def test_a_batch_is_one_insert_statement_and_an_unknown_shop_fails_only_its_own_
              pending(other_domain, visitor_id="visitor-c1"), pending(domain, visitor_id="visitor-d1")]
     statements: list[str] = []
     engines = {db.get_engine(database_url), db.get_autocommit_engine(database_url)}
-    for engine in engines:
-        # Earlier tests may have left connections the server closed (tests/faults kill them); the writer
-        # retries such a statement once on a new connection, which would count twice here.
-        engine.dispose()
+    for engine in engines:  # connected before counting (fresh_connections emptied the pools)
         with engine.connect():
             pass
     listener = lambda *args: statements.append(args[2])  # noqa: E731

@@ -30,6 +30,9 @@ REQUESTS = 24
 INSERT = "INSERT INTO consent_records"
 
 
+# Batches are counted by statement: start from pools with no dead connection (see the fixture).
+pytestmark = pytest.mark.usefixtures("fresh_connections")
+
 def engines(database_url: str) -> list[Engine]:
     """Where the writer's statements run: the autocommit engine on PostgreSQL, the app's engine on SQLite."""
     if database_url.startswith("postgresql"):

@@ -29,6 +29,9 @@ DELIVERY_INSERT = "INSERT INTO webhook_deliveries"
 Delivery = tuple[str, bytes, str]  # topic, body, webhook id
 
 
+# Batches are counted by statement: start from pools with no dead connection (see the fixture).
+pytestmark = pytest.mark.usefixtures("fresh_connections")
+
 def redact(customer_id: int, webhook_id: str) -> Delivery:
     body = {"shop_id": 954889, "shop_domain": DEMO_SHOP, "orders_to_redact": [],
             "customer": {"id": customer_id, "email": f"c{customer_id}@example.fr", "phone": None}}
@@ -84,23 +87,34 @@ def count(db_session, model, *where) -> int:  # type: ignore[no-untyped-def]
 
 def mixed_deliveries() -> list[Delivery]:
     """8 erasures of distinct customers, one delivery sent twice (same webhook id), and one data request
-    delivered under two webhook ids: 11 deliveries, 10 requests."""
+    delivered under two webhook ids: 12 deliveries of 11 webhook ids, for 10 requests."""
     return [*(redact(100 + i, f"redact-{i}") for i in range(8)), redact(500, "twice"), redact(500, "twice"),
             data_request(4242, "request-a"), data_request(4242, "request-b")]
+
+
+def post_after_a_held_first(app, live_server: str, database_url: str, first: Delivery,  # type: ignore[no-untyped-def]
+                            others: list[Delivery]) -> tuple[list[int], list[httpx.Response]]:
+    """Post ``first``, hold its batch until all ``others`` wait behind it, so that they form one batch."""
+    batches: list[int] = []
+    with listening(database_url, "before_cursor_execute", hold_first_batch(app, 1 + len(others), batches)), \
+            ThreadPoolExecutor(max_workers=1) as lone:
+        held = lone.submit(post_all, live_server, [first])
+        wait_for(lambda: len(batches) == 1, timeout=30, interval=0.01)
+        responses = post_all(live_server, others)
+        responses = held.result(timeout=60) + responses
+    return batches, responses
 
 
 def test_concurrent_deliveries_share_one_transaction_and_each_gets_one_request_and_one_job(
         app, live_server, db_session, database_url, redis_conn):
     deliveries = mixed_deliveries()
-    batches: list[int] = []
-    with listening(database_url, "before_cursor_execute", hold_first_batch(app, len(deliveries), batches)):
-        responses = post_all(live_server, deliveries)
-    assert [r.status_code for r in responses] == [200] * len(deliveries)
+    batches, responses = post_after_a_held_first(app, live_server, database_url, redact(99, "first"), deliveries)
+    assert [r.status_code for r in responses] == [200] * 13
     assert len(batches) == 2  # the first delivery alone, then all the others in one INSERT
-    assert count(db_session, WebhookDelivery) == 11
-    assert count(db_session, PrivacyRequest, PrivacyRequest.kind == RequestKind.CUSTOMER_REDACT) == 9
+    assert count(db_session, WebhookDelivery) == 12
+    assert count(db_session, PrivacyRequest, PrivacyRequest.kind == RequestKind.CUSTOMER_REDACT) == 10
     assert count(db_session, PrivacyRequest, PrivacyRequest.kind == RequestKind.DATA_REQUEST) == 1
-    assert count(db_session, AuditEntry, AuditEntry.action == "webhook.received") == 11
+    assert count(db_session, AuditEntry, AuditEntry.action == "webhook.received") == 12
     requests = db_session.scalars(select(PrivacyRequest)).all()
     assert sorted(queue.get_queue(redis_conn).job_ids) == sorted(queue.privacy_job_id(r.id) for r in requests)
     deliveries_of = {d.webhook_id: d.privacy_request_id for d in db_session.scalars(select(WebhookDelivery))}
@@ -111,16 +125,14 @@ def test_concurrent_deliveries_share_one_transaction_and_each_gets_one_request_a
 def test_a_batch_that_cannot_be_committed_answers_503_to_each_delivery_and_stores_nothing(
         app, live_server, db_session, database_url, redis_conn):
     deliveries = [redact(100 + i, f"fail-{i}") for i in range(6)]
-    batches: list[int] = []
 
     def fail_audit(_conn, _cursor, statement, parameters, _context, _executemany) -> None:  # type: ignore[no-untyped-def]
         # The last statement before the COMMIT: everything else of the batch has been written by then.
         if "INSERT INTO audit_entries" in statement:
             raise OperationalError(statement, parameters, Exception("injected failure"))
 
-    with listening(database_url, "before_cursor_execute", hold_first_batch(app, len(deliveries), batches)), \
-            listening(database_url, "before_cursor_execute", fail_audit):
-        responses = post_all(live_server, deliveries)
+    with listening(database_url, "before_cursor_execute", fail_audit):
+        batches, responses = post_after_a_held_first(app, live_server, database_url, deliveries[0], deliveries[1:])
     assert len(batches) == 2
     assert [r.status_code for r in responses] == [503] * len(deliveries)  # so Shopify delivers each one again
     assert all(r.headers["Retry-After"] == "5" for r in responses)
@@ -133,8 +145,9 @@ def test_a_batch_that_cannot_be_committed_answers_503_to_each_delivery_and_store
 
 def test_a_webhook_id_committed_by_another_process_meanwhile_is_a_duplicate(
         app, live_server, db_session, database_url, redis_conn):
-    """Another process's transaction holds the same webhook id, uncommitted: ours waits on the unique index,
-    finds it taken once the other commits, rolls back and tries again, and then sees a duplicate."""
+    """Another process's transaction holds the shop and the same webhook id, uncommitted: ours waits on the
+    unique indexes, finds the webhook id taken once the other commits, rolls back and tries again, and then
+    sees a duplicate."""
     if not database_url.startswith("postgresql"):
         pytest.skip("PostgreSQL only: SQLite's writers take the database lock first, so they never overlap")
     topic, body, webhook_id = redact(900, "raced")

@@ -207,7 +207,9 @@ def test_shop_redact_leaves_only_a_tombstone_and_is_idempotent(install_shop, pos
     # Delivery ids outlive the shop (no personal data) so a redelivery stays a no-op.
     assert db_session.scalar(select(func.count()).select_from(WebhookDelivery)) == 2
 
-    post_webhook("shop/redact", load_sample("shop_redact"), webhook_id="shop-redact-1")
+    assert post_webhook("shop/redact", load_sample("shop_redact"), webhook_id="shop-redact-1").status_code == 200
+    db_session.rollback()
+    assert db_session.scalar(select(func.count()).select_from(Shop)) == 0  # a redelivery brings nothing back
     post_webhook("shop/redact", load_sample("shop_redact"), webhook_id="shop-redact-2")
     run_worker()
     db_session.rollback()  # a fresh snapshot: SQLite transactions see the state at their start
