@@ -322,7 +322,7 @@ def step_costs(env: intake.BenchEnv, requests: int = 3000) -> dict[str, float]:
     from bench.minimal_consent_app import create_app as create_minimal
     from shopify_app import create_app, db, queue
     from shopify_app.services import consent
-    from shopify_app.services.consent_writer import ConsentWriter, _Pending, _row
+    from shopify_app.services.consent_writer import ConsentWriter, _Record, _row
     from shopify_app.services.rate_limits import FixedWindowLimiter
     from shopify_app.settings import Settings
     from shopify_app.web import storefront
@@ -362,10 +362,10 @@ def step_costs(env: intake.BenchEnv, requests: int = 3000) -> dict[str, float]:
     batch_writer = ConsentWriter(db.get_engine(env.database_url), limiter,
                                  autocommit_engine=db.get_autocommit_engine(env.database_url))
 
-    def item(n: int) -> _Pending:
+    def item(n: int) -> _Record:
         record = consent.ConsentInput.from_body(consent_body(), client_ip="198.51.100.7", user_agent=USER_AGENT)
         shop = SHOPS[n % len(SHOPS)]
-        return _Pending(shop, record.visitor_id, _row(shop, record, dt.datetime.now(dt.UTC)))
+        return _Record(shop, record.visitor_id, _row(shop, record, dt.datetime.now(dt.UTC)))
 
     for size in (1, 8, 32):
         batches = [[item(n) for n in range(size)] for _ in range(max(60, 1200 // size))]

@@ -8,6 +8,7 @@ keeps this module free of imports from ``workers``.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from typing import TYPE_CHECKING
 
@@ -63,7 +64,10 @@ def init_app(app: Flask) -> None:
     app.extensions[EXTENSION_KEY] = connect(app.config["SETTINGS"].redis_url)
 
 
+@functools.lru_cache(maxsize=64)
 def get_queue(redis: Redis, name: str = PRIVACY_QUEUE) -> Queue:
+    """One Queue per connection and name: a new Queue asks Redis for its version (INFO) before its first
+    enqueue, an extra round trip per job when a Queue is made per call."""
     return Queue(name, connection=redis, serializer=JSONSerializer)
 
 
