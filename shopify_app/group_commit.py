@@ -144,8 +144,8 @@ class GroupCommit(Generic[Item, Result]):
         if self._after_batch is not None and results:
             try:
                 self._after_batch(results)
-            except Exception:  # the batch is committed and answered; this part is best effort
-                log.exception("%s: after the batch", self._name)
+            except Exception as exc:  # the batch is committed and answered; this part is best effort
+                log.error("%s: after the batch: %s", self._name, type(exc).__name__)  # no text: it may hold data
 
     @staticmethod
     def _finish(pending: _Pending[Item, Result], outcome: Result | Exception) -> None:
