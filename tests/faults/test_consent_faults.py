@@ -17,7 +17,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -97,9 +96,10 @@ def test_a_graceful_stop_answers_and_stores_every_post_waiting_for_its_batch(dat
             wait_for(lambda: established(worker, port) >= POSTS, timeout=30, interval=0.02)  # all accepted
             if database_url.startswith("postgresql"):  # the first batch is in, waiting for the lock
                 wait_for(lambda: locker_sees_waiting_insert(lock), timeout=30, interval=0.02)
+            assert not stopped_accepting(worker, port)  # still serving: the check below can tell
             server.send_signal(signal.SIGTERM)
             wait_for(lambda: b"Handling signal: term" in log.read_bytes(), timeout=30, interval=0.02)
-            time.sleep(0.5)  # not an assertion: lets the worker begin its graceful stop before the lock goes
+            wait_for(lambda: stopped_accepting(worker, port), timeout=30, interval=0.02)  # its graceful stop began
             assert not any(answer.done() for answer in answers)  # every post still waits for its batch
             lock.rollback() if database_url.startswith("postgresql") else lock.exec_driver_sql("ROLLBACK")
             statuses = [answer.result(timeout=60) for answer in answers]
@@ -113,6 +113,23 @@ def test_a_graceful_stop_answers_and_stores_every_post_waiting_for_its_batch(dat
     db_session.rollback()
     assert sorted(db_session.scalars(select(ConsentRecord.visitor_id))) == sorted(visitors)
     assert db_session.scalar(select(func.count()).select_from(ConsentRecord)) == POSTS
+
+
+def stopped_accepting(worker: psutil.Process, port: int) -> bool:
+    """True once the gunicorn worker no longer polls its listening socket: it left its accept loop, which is
+    the first step of its graceful stop (Linux: the socket is gone from its epoll's ``tfd`` entries)."""
+    listeners = {c.fd for c in worker.net_connections("tcp") if c.laddr.port == port and c.status == psutil.CONN_LISTEN}
+    fd_dir = Path(f"/proc/{worker.pid}/fd")
+    polled: set[int] = set()
+    for fd in fd_dir.iterdir():
+        try:
+            if os.readlink(fd) != "anon_inode:[eventpoll]":
+                continue
+            info = Path(f"/proc/{worker.pid}/fdinfo/{fd.name}").read_text()
+        except OSError:  # closed meanwhile
+            continue
+        polled |= {int(line.split()[1]) for line in info.splitlines() if line.startswith("tfd:")}
+    return bool(listeners) and not listeners & polled
 
 
 def locker_sees_waiting_insert(lock) -> bool:  # type: ignore[no-untyped-def]
