@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import httpx
@@ -11,6 +10,7 @@ import pytest
 from graphql import parse
 
 from devtools.admin_double.bulk import MAX_CONCURRENT_QUERIES, restrictions
+from tests.waiting import wait_for
 
 DEMO = "demo-shop.myshopify.com"
 RUN = """mutation($q: String!, $group: Boolean!) {
@@ -39,14 +39,14 @@ def start(api: Any, query: str, *, group: bool = False) -> dict[str, Any]:
 
 def wait(api: Any, operation_id: str, timeout: float = 5.0) -> list[dict[str, Any]]:
     """Every state seen while polling, until the operation has ended."""
-    seen = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    seen: list[dict[str, Any]] = []
+
+    def ended() -> bool:
         seen.append(api.query(STATUS, {"id": operation_id})["bulkOperation"])
-        if seen[-1]["status"] not in ("CREATED", "RUNNING", "CANCELING"):
-            return seen
-        time.sleep(0.02)
-    raise AssertionError(f"still {seen[-1]['status']}")
+        return seen[-1]["status"] not in ("CREATED", "RUNNING", "CANCELING")
+
+    wait_for(ended, timeout=timeout, interval=0.02)
+    return seen
 
 
 def lines(http: httpx.Client, url: str) -> list[dict[str, Any]]:
