@@ -38,9 +38,16 @@ def get_autocommit_engine(database_url: str) -> Engine:
     """PostgreSQL, each statement its own transaction: committed (WAL flushed) by the time it returns.
 
     For a unit of work that is one statement (the consent writer's batches): no BEGIN or COMMIT
-    round trip. A small pool of its own, so the request sessions' pool is left alone.
+    round trip. A small pool of its own, so the request sessions' pool is left alone; no rollback when a
+    connection goes back to it (there is no transaction to end).
     """
-    return create_engine(database_url, isolation_level="AUTOCOMMIT", pool_size=2, max_overflow=2, pool_recycle=1800)
+    return create_engine(database_url, isolation_level="AUTOCOMMIT", pool_size=2, max_overflow=2, pool_recycle=1800,
+                         pool_reset_on_return=None)
+
+
+def autocommit_engine_for(database_url: str) -> Engine | None:
+    """:func:`get_autocommit_engine` on PostgreSQL; None elsewhere (the one-statement writes are PostgreSQL's)."""
+    return get_autocommit_engine(database_url) if database_url.startswith("postgresql") else None
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]

@@ -28,6 +28,7 @@ from devtools.redis_server import RedisServer
 from shopify_app import create_app, db, queue
 from shopify_app.models import Base
 from shopify_app.settings import Settings
+from tests.engines import app_engines
 from tests.signing import API_KEY, API_SECRET, PREVIOUS_SECRET
 from workers import context
 
@@ -69,10 +70,7 @@ def fresh_connections(database_url: str) -> None:
     """Pools with no connection a server has closed. Tests that count statements need it: earlier tests
     (tests/faults) kill connections, and the group-commit writers rightly retry a statement once on a
     new connection, which would count twice."""
-    engines = {db.get_engine(database_url)}
-    if database_url.startswith("postgresql"):
-        engines.add(db.get_autocommit_engine(database_url))
-    for engine in engines:
+    for engine in app_engines(database_url):
         engine.dispose()
 
 

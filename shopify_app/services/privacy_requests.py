@@ -246,11 +246,16 @@ def _new_requests(session: Session, shop_by_domain: dict[str, Shop], deliveries:
 
 
 def _request_row(shop: Shop, delivery: Delivery, received_at: dt.datetime) -> dict[str, object]:
+    return {"shop_id": shop.id, "kind": TOPIC_KINDS[delivery.topic], "source": "webhook",
+            "status": RequestStatus.RECEIVED, "received_at": received_at, "due_at": received_at + RESPONSE_PERIOD,
+            **request_fields(delivery)}
+
+
+def request_fields(delivery: Delivery) -> dict[str, Any]:
+    """The columns of the request a delivery creates that come from its payload."""
     payload = delivery.payload
     customer = payload.customer if isinstance(payload, (CustomersDataRequestPayload, CustomersRedactPayload)) else None
     return {
-        "shop_id": shop.id, "kind": TOPIC_KINDS[delivery.topic], "source": "webhook",
-        "status": RequestStatus.RECEIVED, "received_at": received_at, "due_at": received_at + RESPONSE_PERIOD,
         "customer_id": customer.id if customer else None,
         "customer_email": customer.email if customer else None,
         "customer_phone": customer.phone if customer else None,

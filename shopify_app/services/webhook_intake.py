@@ -6,11 +6,14 @@ per statement the ceiling of the intake (bench/README.md, webhook intake). So th
 process hand their verified, parsed delivery to the process's :class:`WebhookIntake` and wait
 (``shopify_app/group_commit.py``: leader-follower, no timer, no writer thread). The leader:
 
-1. stores every waiting delivery and the requests they create in one transaction, with a fixed number of
-   statements whatever the batch size (:func:`privacy_requests.accept_deliveries`), and commits;
+1. stores every waiting delivery and the requests they create in one transaction: on PostgreSQL usually one
+   statement in autocommit mode (:mod:`services.delivery_statement`), otherwise (SQLite, and the rarer
+   batches) a fixed number of statements whatever the batch size (:func:`privacy_requests.accept_deliveries`),
+   then COMMIT;
 2. wakes each request with its outcome (200 once committed). If the transaction failed, nothing of the
    batch was stored and each request raises :class:`IntakeUnavailable` (503: Shopify delivers again);
-3. then, while the next leader writes the next batch, queues the jobs of the batch's requests. If Redis is
+3. then, while the next leader writes the next batch, queues the jobs of the batch's requests (one Redis
+   pipeline for those it created, :func:`queue.enqueue_new_privacy_requests`). If Redis is
    down that is only logged, and the sweeper queues them later. The leader's own answer waits for this
    step (at most one Redis timeout); the other requests' answers do not.
 """
@@ -22,6 +25,7 @@ from collections.abc import Callable
 
 from redis import Redis
 from redis.exceptions import RedisError
+from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -29,7 +33,7 @@ from shopify_app import queue
 from shopify_app.errors import AppError
 from shopify_app.group_commit import GroupCommit
 from shopify_app.platform.webhooks import WebhookDelivery
-from shopify_app.services import privacy_requests
+from shopify_app.services import delivery_statement, privacy_requests
 from shopify_app.services.privacy_requests import AcceptedDelivery, ConcurrentDelivery
 from shopify_app.settings import Settings
 
@@ -55,8 +59,11 @@ class WebhookIntake:
     """Group commit of webhook deliveries for one process. Thread-safe; share one per app."""
 
     def __init__(self, new_session: Callable[[], Session], redis: Redis, settings: Settings, *,
-                 max_batch: int = MAX_BATCH) -> None:
+                 max_batch: int = MAX_BATCH, autocommit_engine: Engine | None = None) -> None:
+        """``autocommit_engine``: on PostgreSQL, the same database in autocommit mode, for the one-statement
+        batches (:func:`db.autocommit_engine_for`)."""
         self._new_session = new_session
+        self._autocommit_engine = autocommit_engine
         self._redis = redis
         self._settings = settings
         self._group: GroupCommit[WebhookDelivery, AcceptedDelivery] = GroupCommit(
@@ -99,32 +106,38 @@ class WebhookIntake:
         reconnected = False
         concurrent = 0
         while True:
-            session = self._new_session()
             try:
-                return privacy_requests.accept_deliveries(session, batch)
+                return self._accept_once(batch)
             except ConcurrentDelivery:
-                session.rollback()
                 concurrent += 1
                 if concurrent > CONCURRENT_RETRIES:
                     raise
             except DBAPIError as exc:
-                session.rollback()
                 if not exc.connection_invalidated or reconnected:
                     raise
                 reconnected = True
-            finally:
-                session.close()
+
+    def _accept_once(self, batch: list[WebhookDelivery]) -> list[AcceptedDelivery]:
+        if self._autocommit_engine is not None:
+            with self._autocommit_engine.connect() as connection:
+                accepted = delivery_statement.accept_deliveries(connection, batch)
+            if accepted is not None:
+                return accepted
+        with self._new_session() as session:  # closing it rolls back whatever was not committed
+            return privacy_requests.accept_deliveries(session, batch)
 
     def _queue_jobs(self, accepted: list[AcceptedDelivery]) -> None:
-        """After the commit, the jobs of the batch's requests (RQ's atomic unique enqueue: the sweeper may queue
-        the same request meanwhile). At the first Redis error the rest are left to the sweeper, so an outage
-        costs this thread one timeout, not one per delivery."""
-        for a in accepted:
-            if a.duplicate or a.privacy_request_id is None or not a.kind:
-                continue
-            try:
-                queue.enqueue_privacy_request(self._redis, self._settings, a.privacy_request_id, a.kind, new=a.created)
-            except RedisError as exc:
-                log.warning("Redis unavailable (%s); privacy requests of this batch left for the sweeper",
-                            type(exc).__name__)
-                return
+        """After the commit, the jobs of the batch's requests: those created now in one pipeline, the others
+        (deliveries that repeat an existing request) one by one, after a look at their job. Both go through
+        RQ's atomic unique enqueue, as the sweeper may queue the same request meanwhile. A Redis error leaves
+        the rest to the sweeper, so an outage costs this thread one timeout, not one per delivery."""
+        requests = [a for a in accepted if not a.duplicate and a.privacy_request_id is not None and a.kind]
+        try:
+            queue.enqueue_new_privacy_requests(self._redis, self._settings,
+                                               [(a.privacy_request_id, a.kind) for a in requests if a.created])
+            for a in requests:
+                if not a.created:
+                    queue.enqueue_privacy_request(self._redis, self._settings, a.privacy_request_id, a.kind)
+        except RedisError as exc:
+            log.warning("Redis unavailable (%s); privacy requests of this batch left for the sweeper",
+                        type(exc).__name__)

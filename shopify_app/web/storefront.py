@@ -62,10 +62,9 @@ def consent_writer(app: Flask) -> ConsentWriter:
     writer = app.extensions.get(WRITER_KEY)
     if writer is None:
         url = app.config["SETTINGS"].database_url
-        autocommit = db.get_autocommit_engine(url) if url.startswith("postgresql") else None
         limiter = FixedWindowLimiter(app.extensions[queue.EXTENSION_KEY])
-        writer = app.extensions.setdefault(WRITER_KEY, ConsentWriter(db.get_engine(url), limiter,
-                                                                     autocommit_engine=autocommit))
+        writer = app.extensions.setdefault(WRITER_KEY, ConsentWriter(
+            db.get_engine(url), limiter, autocommit_engine=db.autocommit_engine_for(url)))
     return writer
 
 

@@ -20,7 +20,8 @@ def webhook_intake(app: Flask) -> WebhookIntake:
     if intake is None:
         settings = app.config["SETTINGS"]
         intake = app.extensions.setdefault(INTAKE_KEY, WebhookIntake(
-            db.get_sessionmaker(settings.database_url), app.extensions[queue.EXTENSION_KEY], settings))
+            db.get_sessionmaker(settings.database_url), app.extensions[queue.EXTENSION_KEY], settings,
+            autocommit_engine=db.autocommit_engine_for(settings.database_url)))
     return intake
 
 

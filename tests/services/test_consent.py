@@ -16,6 +16,7 @@ from shopify_app.models import ConsentRecord, Shop
 from shopify_app.services import consent
 from shopify_app.services.consent_writer import ConsentWriteFailed, ConsentWriter, _Record, _row
 from shopify_app.services.rate_limits import FixedWindowLimiter, Limit, RateLimitExceeded
+from tests.engines import app_engines
 
 ALL = {"analytics": True, "marketing": True, "preferences": True, "sale_of_data": True}
 VISITOR = "0b6f4a1e-2f4c-4d2a-9a59-0f7d7cf1a001"
@@ -104,8 +105,7 @@ def test_user_agent_is_cut_to_200_characters():
 
 
 def writer(database_url: str, limiter: FixedWindowLimiter | None = None) -> ConsentWriter:
-    autocommit = db.get_autocommit_engine(database_url) if database_url.startswith("postgresql") else None
-    return ConsentWriter(db.get_engine(database_url), limiter, autocommit_engine=autocommit)
+    return ConsentWriter(db.get_engine(database_url), limiter, autocommit_engine=db.autocommit_engine_for(database_url))
 
 
 def pending(shop_domain: str, **body) -> _Record:
@@ -124,7 +124,7 @@ def test_a_batch_is_one_insert_statement_and_an_unknown_shop_fails_only_its_own_
     batch = [pending(domain, visitor_id="visitor-a1"), pending("nobody.myshopify.com", visitor_id="visitor-b1"),
              pending(other_domain, visitor_id="visitor-c1"), pending(domain, visitor_id="visitor-d1")]
     statements: list[str] = []
-    engines = {db.get_engine(database_url), db.get_autocommit_engine(database_url)}
+    engines = app_engines(database_url)
     for engine in engines:  # connected before counting (fresh_connections emptied the pools)
         with engine.connect():
             pass

@@ -13,16 +13,15 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 
 import httpx
 import pytest
-from sqlalchemy import Engine, event, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
 
-from shopify_app import db
 from shopify_app.models import ConsentRecord
 from shopify_app.web import storefront
+from tests.engines import listening
 from tests.waiting import wait_for
 from tests.web.test_storefront import consent_body, proxy_query
 
@@ -32,24 +31,6 @@ INSERT = "INSERT INTO consent_records"
 
 # Batches are counted by statement: start from pools with no dead connection (see the fixture).
 pytestmark = pytest.mark.usefixtures("fresh_connections")
-
-def engines(database_url: str) -> list[Engine]:
-    """Where the writer's statements run: the autocommit engine on PostgreSQL, the app's engine on SQLite."""
-    if database_url.startswith("postgresql"):
-        return [db.get_autocommit_engine(database_url)]
-    return [db.get_engine(database_url)]
-
-
-@contextmanager
-def listening(database_url: str, name: str, listener: Callable[..., None]) -> Iterator[None]:
-    for engine in engines(database_url):
-        event.listen(engine, name, listener)
-    try:
-        yield
-    finally:
-        for engine in engines(database_url):
-            event.remove(engine, name, listener)
-
 
 def hold_first_insert_until_all_queue(app, inserts: list[int]) -> Callable[..., None]:  # type: ignore[no-untyped-def]
     """A ``before_cursor_execute`` listener: counts the records of each INSERT; the first waits for the others."""

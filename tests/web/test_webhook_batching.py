@@ -9,19 +9,19 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 
 import httpx
 import pytest
-from sqlalchemy import event, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
 
 from shopify_app import db, queue
-from shopify_app.models import AuditEntry, PrivacyRequest, RequestKind, WebhookDelivery
+from shopify_app.models import AuditEntry, PrivacyRequest, RequestKind, Shop, WebhookDelivery
 from shopify_app.web.webhooks import webhook_intake
 from tests.conftest import DEMO_SHOP
+from tests.engines import listening
 from tests.signing import webhook_headers
 from tests.waiting import wait_for
 
@@ -44,27 +44,20 @@ def data_request(data_request_id: int, webhook_id: str) -> Delivery:
     return "customers/data_request", json.dumps(body).encode(), webhook_id
 
 
-@contextmanager
-def listening(database_url: str, name: str, listener: Callable[..., None]) -> Iterator[None]:
-    engine = db.get_engine(database_url)
-    event.listen(engine, name, listener)
-    try:
-        yield
-    finally:
-        event.remove(engine, name, listener)
-
-
-def hold_first_batch(app, total: int, batches: list[int]) -> Callable[..., None]:  # type: ignore[no-untyped-def]
-    """A ``before_cursor_execute`` listener: counts the batches (one INSERT of deliveries each); the first waits
-    until all the other deliveries are queued behind it."""
+def hold_first_batch(app, total: int, batches: list[int],  # type: ignore[no-untyped-def]
+                     then: Callable[[str, object], None] | None = None) -> Callable[..., None]:
+    """A ``before_cursor_execute`` listener: counts the batches (one statement inserting deliveries each: on
+    PostgreSQL the whole batch, elsewhere its INSERT of deliveries); the first waits until all the other
+    deliveries are queued behind it. ``then`` sees every statement afterwards."""
     intake = webhook_intake(app)
 
     def listener(_conn, _cursor, statement, parameters, _context, _executemany) -> None:  # type: ignore[no-untyped-def]
-        if DELIVERY_INSERT not in statement:
-            return
-        batches.append(len(batches) + 1)
-        if len(batches) == 1:
-            wait_for(lambda: intake.waiting() == total - 1, timeout=30, interval=0.01)
+        if DELIVERY_INSERT in statement:
+            batches.append(len(batches) + 1)
+            if len(batches) == 1:
+                wait_for(lambda: intake.waiting() == total - 1, timeout=30, interval=0.01)
+        if then is not None:
+            then(statement, parameters)
 
     return listener
 
@@ -93,11 +86,12 @@ def mixed_deliveries() -> list[Delivery]:
 
 
 def post_after_a_held_first(app, live_server: str, database_url: str, first: Delivery,  # type: ignore[no-untyped-def]
-                            others: list[Delivery]) -> tuple[list[int], list[httpx.Response]]:
+                            others: list[Delivery], then: Callable[[str, object], None] | None = None,
+                            ) -> tuple[list[int], list[httpx.Response]]:
     """Post ``first``, hold its batch until all ``others`` wait behind it, so that they form one batch."""
     batches: list[int] = []
-    with listening(database_url, "before_cursor_execute", hold_first_batch(app, 1 + len(others), batches)), \
-            ThreadPoolExecutor(max_workers=1) as lone:
+    hold = hold_first_batch(app, 1 + len(others), batches, then)
+    with listening(database_url, "before_cursor_execute", hold), ThreadPoolExecutor(max_workers=1) as lone:
         held = lone.submit(post_all, live_server, [first])
         wait_for(lambda: len(batches) == 1, timeout=30, interval=0.01)
         responses = post_all(live_server, others)
@@ -105,8 +99,18 @@ def post_after_a_held_first(app, live_server: str, database_url: str, first: Del
     return batches, responses
 
 
+@pytest.fixture
+def shop(db_session) -> Shop:  # type: ignore[no-untyped-def]
+    """The shop, stored before its deliveries (as at install), so that each batch is the one statement on
+    PostgreSQL (an unknown shop takes the general path)."""
+    shop = Shop(domain=DEMO_SHOP)
+    db_session.add(shop)
+    db_session.commit()
+    return shop
+
+
 def test_concurrent_deliveries_share_one_transaction_and_each_gets_one_request_and_one_job(
-        app, live_server, db_session, database_url, redis_conn):
+        app, live_server, db_session, database_url, redis_conn, shop):
     deliveries = mixed_deliveries()
     batches, responses = post_after_a_held_first(app, live_server, database_url, redact(99, "first"), deliveries)
     assert [r.status_code for r in responses] == [200] * 13
@@ -123,16 +127,17 @@ def test_concurrent_deliveries_share_one_transaction_and_each_gets_one_request_a
 
 
 def test_a_batch_that_cannot_be_committed_answers_503_to_each_delivery_and_stores_nothing(
-        app, live_server, db_session, database_url, redis_conn):
+        app, live_server, db_session, database_url, redis_conn, shop):
     deliveries = [redact(100 + i, f"fail-{i}") for i in range(6)]
 
-    def fail_audit(_conn, _cursor, statement, parameters, _context, _executemany) -> None:  # type: ignore[no-untyped-def]
-        # The last statement before the COMMIT: everything else of the batch has been written by then.
+    def fail_audit(statement: str, parameters: object) -> None:
+        # The last thing written before the COMMIT (on PostgreSQL, by the batch's one statement): everything
+        # else of the batch has been written by then.
         if "INSERT INTO audit_entries" in statement:
             raise OperationalError(statement, parameters, Exception("injected failure"))
 
-    with listening(database_url, "before_cursor_execute", fail_audit):
-        batches, responses = post_after_a_held_first(app, live_server, database_url, deliveries[0], deliveries[1:])
+    batches, responses = post_after_a_held_first(app, live_server, database_url, deliveries[0], deliveries[1:],
+                                                 then=fail_audit)
     assert len(batches) == 2
     assert [r.status_code for r in responses] == [503] * len(deliveries)  # so Shopify delivers each one again
     assert all(r.headers["Retry-After"] == "5" for r in responses)
@@ -143,19 +148,26 @@ def test_a_batch_that_cannot_be_committed_answers_503_to_each_delivery_and_store
     assert count(db_session, WebhookDelivery) == 6 and count(db_session, PrivacyRequest) == 6
 
 
+@pytest.mark.parametrize("shop_stored_before", [True, False], ids=["one statement", "general path"])
 def test_a_webhook_id_committed_by_another_process_meanwhile_is_a_duplicate(
-        app, live_server, db_session, database_url, redis_conn):
-    """Another process's transaction holds the shop and the same webhook id, uncommitted: ours waits on the
-    unique indexes, finds the webhook id taken once the other commits, rolls back and tries again, and then
-    sees a duplicate."""
+        app, live_server, db_session, database_url, redis_conn, shop_stored_before, request):
+    """Another process's transaction holds the same webhook id, uncommitted: ours waits on the unique index.
+
+    With the shop stored before, the batch's one statement skips the webhook id once the other transaction
+    commits, and stores nothing of that delivery. With the shop created in the other transaction too, the
+    general path finds it taken, rolls back, tries again and then sees a duplicate.
+    """
     if not database_url.startswith("postgresql"):
         pytest.skip("PostgreSQL only: SQLite's writers take the database lock first, so they never overlap")
     topic, body, webhook_id = redact(900, "raced")
     other = db.get_engine(database_url).connect()
     transaction = other.begin()
-    shop_id = other.execute(text(
-        "INSERT INTO shops (domain, installed_at, uninstalled_at, granted_scopes) "
-        "VALUES (:d, now(), now(), '') RETURNING id"), {"d": DEMO_SHOP}).scalar_one()
+    if shop_stored_before:
+        shop_id = request.getfixturevalue("shop").id
+    else:
+        shop_id = other.execute(text(
+            "INSERT INTO shops (domain, installed_at, uninstalled_at, granted_scopes) "
+            "VALUES (:d, now(), now(), '') RETURNING id"), {"d": DEMO_SHOP}).scalar_one()
     other.execute(text("INSERT INTO webhook_deliveries (webhook_id, topic, shop_id, received_at) "
                        "VALUES (:w, :t, :s, now())"), {"w": webhook_id, "t": topic, "s": shop_id})
     result: list[httpx.Response] = []
