@@ -430,7 +430,7 @@ def section(results: list[ConfigResult], sweep: list[ConfigResult], costs: dict[
         "| step | CPU ms |", "| --- | ---: |",
         *(f"| {label} | {value:.3f} |" for label, value in costs.items()),
         "",
-        "Ours answers `POST /proxy/consent` in front of Flask (`web/storefront.py`, `ConsentEndpoint`, a WSGI "
+        "Ours answers `POST /proxy/consent` in front of Flask (`web/in_front.py`, a WSGI "
         "middleware using the same signature check as the guard of the other proxy routes), validates the body, "
         "and hands the record to the process's group-commit writer (`services/consent_writer.py`): concurrent "
         "requests' records are counted against the per-visitor and per-shop limits in one Redis call and "

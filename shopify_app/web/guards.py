@@ -1,6 +1,7 @@
 """One guard per trust boundary; routes never check authentication themselves.
 
-- webhooks: :func:`webhook_hmac_required` (base64 HMAC of the raw body);
+- webhooks: :func:`webhook_signed` (base64 HMAC of the raw body; ``web/webhooks.py`` answers in front of
+  Flask);
 - admin: :func:`session_token_required` for ``/api`` (Bearer token) and
   :func:`embedded_document_required` for pages (``id_token`` query parameter);
 - OAuth redirects: :func:`oauth_hmac_required`;
@@ -10,7 +11,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -36,17 +37,13 @@ RETRY_INVALID_SESSION_HEADER = "X-Shopify-Retry-Invalid-Session-Request"
 MAX_CUSTOMER_ID_DIGITS = len(str(MAX_CUSTOMER_ID))
 
 
-def webhook_hmac_required(view: View) -> View:
-    """401 with nothing stored unless the raw body carries a valid HMAC."""
+WEBHOOK_UNAUTHORIZED = "Unauthorized"
 
-    @functools.wraps(view)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        if not verify_webhook_hmac(request.get_data(cache=True), request.headers.get(HMAC_HEADER),
-                                   settings().api_secrets):
-            return Response("Unauthorized", status=401, mimetype="text/plain")
-        return view(*args, **kwargs)
 
-    return wrapped
+def webhook_signed(raw_body: bytes, headers: Mapping[str, str], secrets: Sequence[str]) -> bool:
+    """The webhook surface's guard, checked before anything of the delivery is parsed: the raw body carries a
+    valid HMAC under the current or the previous secret. Otherwise the answer is 401 and nothing is stored."""
+    return verify_webhook_hmac(raw_body, headers.get(HMAC_HEADER), secrets)
 
 
 def _verified_session_token(token: str | None) -> None:

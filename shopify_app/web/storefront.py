@@ -11,27 +11,20 @@
   can change without a new revision, and five minutes is short enough for a merchant's edit.)
 
 Every visitor of every shop posts consent proofs, so ``POST /proxy/consent`` is answered in front of
-Flask by :class:`ConsentEndpoint`, a WSGI middleware: Flask's request machinery (contexts, routing,
-hooks, the response object) costs several times what the endpoint itself does. It checks the signature
-with the same function as the guard of the other proxy routes (:func:`guards.app_proxy_identity`),
-sends the same security headers, and the Flask route below answers through the same function, so the
-URL map (405 for other methods) and the answers are the same whichever serves the request. The records
-of concurrent requests are written together (``services/consent_writer.py``).
+Flask (``web/in_front.py``), with the signature check of the other proxy routes' guard
+(:func:`guards.app_proxy_identity`). The records of concurrent requests are written together
+(``services/consent_writer.py``).
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
-from collections.abc import Iterable
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
 import werkzeug.urls  # noqa: F401  (registers the "werkzeug.url_quote" codec error handler used below)
 from flask import Blueprint, Flask, Response, current_app, request
 from flask.blueprints import BlueprintSetupState
-from werkzeug.http import HTTP_STATUS_CODES
-from werkzeug.wsgi import get_content_length
 
 from shopify_app import db, queue
 from shopify_app.errors import AppError, NotFoundError
@@ -41,20 +34,16 @@ from shopify_app.services.consent_writer import ConsentWriteFailed, ConsentWrite
 from shopify_app.services.rate_limits import FixedWindowLimiter, RateLimitExceeded
 from shopify_app.web.guards import APP_PROXY_UNAUTHORIZED, app_proxy_identity
 from shopify_app.web.headers import security_headers
+from shopify_app.web.in_front import RETRY_AFTER_SECONDS, Answer, flask_response, plain, read_body, serve_in_front
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
-
-log = logging.getLogger(__name__)
+    from _typeshed.wsgi import WSGIEnvironment
 
 bp = Blueprint("storefront", __name__)
 
 SCRIPT_CACHE_CONTROL = "public, max-age=300, stale-while-revalidate=86400"
 CONSENT_PATH = "/proxy/consent"
 WRITER_KEY = "storefront.consent_writer"
-RETRY_AFTER_SECONDS = 5
-
-Answer = tuple[int, list[tuple[str, str]], bytes]
 
 
 def consent_writer(app: Flask) -> ConsentWriter:
@@ -68,92 +57,43 @@ def consent_writer(app: Flask) -> ConsentWriter:
     return writer
 
 
-def _plain(status: int, message: str, shop_domain: str | None, *, retry_after: int | None = None) -> Answer:
-    body = message.encode()
-    headers = [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body))),
-               *security_headers(shop_domain).items()]
-    if retry_after is not None:
-        headers.append(("Retry-After", str(retry_after)))
-    return status, headers, body
-
-
-def _read_body(environ: WSGIEnvironment) -> bytes:
-    """The body, or its first ``MAX_BODY_BYTES + 1`` bytes: enough for the validation to refuse a larger one.
-
-    Like werkzeug's input stream: without ``Content-Length`` the body is read only if the server
-    terminates the stream (``wsgi.input_terminated``: chunked requests), else it is empty.
-    """
-    length = get_content_length(environ)
-    if length is None and "wsgi.input_terminated" not in environ:
-        return b""
-    remaining = consent.MAX_BODY_BYTES + 1 if length is None else min(length, consent.MAX_BODY_BYTES + 1)
-    stream, chunks = environ["wsgi.input"], []
-    while remaining > 0:
-        chunk = stream.read(remaining)
-        if not chunk:
-            break
-        chunks.append(chunk)
-        remaining -= len(chunk)
-    return b"".join(chunks)
-
-
 def answer_consent(app: Flask, environ: WSGIEnvironment) -> Answer:
     """The whole of ``POST /proxy/consent``: status, headers and body."""
     try:  # as werkzeug parses request.args
         query = environ.get("QUERY_STRING", "").encode("latin-1").decode()
     except UnicodeError:
-        return _plain(401, APP_PROXY_UNAUTHORIZED, None)
+        return plain(401, APP_PROXY_UNAUTHORIZED, None)
     pairs = parse_qsl(query, keep_blank_values=True, errors="werkzeug.url_quote")
     identity = app_proxy_identity(pairs, app.config["SETTINGS"].api_secrets)
     if identity is None:
-        return _plain(401, APP_PROXY_UNAUTHORIZED, None)
+        return plain(401, APP_PROXY_UNAUTHORIZED, None)
     shop_domain, customer_id = identity
     try:
         event = consent.ConsentInput.from_body(
-            _read_body(environ),
+            read_body(environ, consent.MAX_BODY_BYTES),
             customer_id=customer_id,
             client_ip=consent.client_ip(environ.get("HTTP_X_FORWARDED_FOR"), environ.get("REMOTE_ADDR")),
             user_agent=environ.get("HTTP_USER_AGENT"),
         )
         consent_writer(app).submit(shop_domain, event)  # returns once committed
     except RateLimitExceeded as exc:
-        return _plain(429, str(exc), shop_domain, retry_after=exc.retry_after)
+        return plain(429, str(exc), shop_domain, retry_after=exc.retry_after)
     except ConsentWriteFailed as exc:
-        return _plain(503, str(exc), shop_domain, retry_after=RETRY_AFTER_SECONDS)
+        return plain(503, str(exc), shop_domain, retry_after=RETRY_AFTER_SECONDS)
     except AppError as exc:  # 400 malformed, 404 unknown shop
-        return _plain(exc.status_code, str(exc), shop_domain)
+        return plain(exc.status_code, str(exc), shop_domain)
     return 204, list(security_headers(shop_domain).items()), b""
-
-
-class ConsentEndpoint:
-    """WSGI middleware: answers ``POST /proxy/consent`` itself and passes everything else to Flask."""
-
-    def __init__(self, app: Flask, wsgi_app: WSGIApplication) -> None:
-        self.app = app
-        self.wsgi_app = wsgi_app
-
-    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") != CONSENT_PATH or environ.get("REQUEST_METHOD") != "POST":
-            return self.wsgi_app(environ, start_response)
-        try:
-            status, headers, body = answer_consent(self.app, environ)
-        except Exception:
-            log.exception("Exception on %s [POST]", CONSENT_PATH)
-            status, headers, body = _plain(500, HTTP_STATUS_CODES[500], None)
-        start_response(f"{status} {HTTP_STATUS_CODES[status]}", headers)
-        return [body]
 
 
 @bp.record_once
 def _serve_consent_in_front(state: BlueprintSetupState) -> None:
-    state.app.wsgi_app = ConsentEndpoint(state.app, state.app.wsgi_app)  # type: ignore[method-assign]
+    serve_in_front(state.app, CONSENT_PATH, answer_consent)
 
 
 @bp.post(CONSENT_PATH)
 def record_consent() -> Response:
-    """Answered by :class:`ConsentEndpoint` before Flask sees it; this route gives the same answer without it."""
-    status, headers, body = answer_consent(current_app._get_current_object(), request.environ)  # type: ignore[attr-defined]
-    return Response(body, status=status, headers=headers)
+    """Answered in front of Flask (``web/in_front.py``); this route gives the same answer without it."""
+    return flask_response(answer_consent(current_app._get_current_object(), request.environ))  # type: ignore[attr-defined]
 
 
 @bp.get("/storefront/consent-banner.js")

@@ -21,6 +21,7 @@ from sqlalchemy.exc import OperationalError
 
 from shopify_app.models import ConsentRecord
 from shopify_app.web import storefront
+from shopify_app.web.in_front import InFront
 from tests.engines import listening
 from tests.waiting import wait_for
 from tests.web.test_storefront import consent_body, proxy_query
@@ -159,8 +160,10 @@ def test_rate_limits_hold_within_one_batch(app, live_server, install_shop, db_se
 def test_the_endpoint_is_served_in_front_of_flask_with_the_same_answers(app, client, install_shop):
     """Every POST to /proxy/consent is answered before Flask; Flask's own route gives the same answers."""
     install_shop()
-    assert isinstance(app.wsgi_app, storefront.ConsentEndpoint)
-    flask_only = app.wsgi_app.wsgi_app  # the Flask app behind it
+    in_front = app.wsgi_app
+    assert isinstance(in_front, InFront) and in_front.endpoint_for(
+        {"REQUEST_METHOD": "POST", "PATH_INFO": "/proxy/consent"}) is storefront.answer_consent
+    flask_only = in_front.wsgi_app  # the Flask app behind it
     environ_client = app.test_client()
     for query, body, status in [(proxy_query(), consent_body(), 204), ("shop=x", consent_body(), 401),
                                 (proxy_query(), {"visitor_id": "x"}, 400),
@@ -170,7 +173,7 @@ def test_the_endpoint_is_served_in_front_of_flask_with_the_same_answers(app, cli
         try:
             through_flask = environ_client.post(f"/proxy/consent?{query}", data=json.dumps(body))
         finally:
-            app.wsgi_app = storefront.ConsentEndpoint(app, flask_only)
+            app.wsgi_app = in_front
         assert through_endpoint.status_code == through_flask.status_code == status
         assert through_endpoint.text == through_flask.get_data(as_text=True)
         for header in ("Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy"):

@@ -11,6 +11,8 @@ from sqlalchemy import func, select
 
 from shopify_app import queue
 from shopify_app.models import PrivacyRequest, Shop, WebhookDelivery
+from shopify_app.web import webhooks
+from shopify_app.web.in_front import InFront
 from tests.conftest import DEMO_SHOP, load_sample
 from tests.signing import API_SECRET, PREVIOUS_SECRET, json_body, webhook_headers
 
@@ -125,3 +127,35 @@ def test_app_uninstalled_forgets_tokens_and_is_idempotent(install_shop, post_web
     assert shop.uninstalled_at is not None
     assert shop.access_token_encrypted is None and shop.refresh_token_encrypted is None
     assert count(db_session, PrivacyRequest) == 0
+
+
+def test_deliveries_are_answered_in_front_of_flask_and_flask_gives_the_same_answers(app, client, install_shop):
+    """Every POST under /webhooks/ is answered before Flask (web/in_front.py); Flask's own route answers the same."""
+    install_shop()
+    in_front = app.wsgi_app
+    assert isinstance(in_front, InFront)
+    assert in_front.endpoint_for({"REQUEST_METHOD": "POST", "PATH_INFO": "/webhooks/customers/redact"}) \
+        is webhooks.answer_webhook
+    flask_client = app.test_client()
+    body = load_sample("customers_redact")
+    cases = [  # (topic, body, headers, status)
+        ("customers/redact", body, webhook_headers("customers/redact", body, shop=DEMO_SHOP, webhook_id="a"), 200),
+        ("customers/redact", body, webhook_headers("customers/redact", body, shop=DEMO_SHOP, webhook_id="a"), 200),
+        ("customers/redact", body, webhook_headers("customers/redact", body, shop=DEMO_SHOP, secret="wrong"), 401),
+        ("customers/redact", b"{}", webhook_headers("customers/redact", b"{}", shop=DEMO_SHOP), 400),
+        ("shop/redact", body, webhook_headers("customers/redact", body, shop=DEMO_SHOP), 400),
+        ("customers/redact", b"x" * 300_000, {"Content-Type": "application/json"}, 413),
+    ]
+    for topic, content, headers, status in cases:
+        through_endpoint = client.post(f"/webhooks/{topic}", content=content, headers=headers)
+        app.wsgi_app = in_front.wsgi_app
+        try:
+            through_flask = flask_client.post(f"/webhooks/{topic}", data=content, headers=headers)
+        finally:
+            app.wsgi_app = in_front
+        assert through_endpoint.status_code == through_flask.status_code == status, topic
+        assert through_endpoint.text == through_flask.get_data(as_text=True)
+        for header in ("Content-Type", "Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy"):
+            assert through_endpoint.headers[header] == through_flask.headers[header]
+    assert client.get("/webhooks/customers/redact").status_code == 405  # other methods: Flask, as before
+    assert client.post("/webhooks/").status_code == 404
