@@ -60,7 +60,7 @@ CORES = os.cpu_count() or 1
 # The Procfile's configuration is the headline; sync workers (2 x cores + 1, gunicorn's advice for them) for
 # comparison with the earlier runs.
 SYNC_CONFIG = intake.Config("sync", 2 * CORES + 1)
-FULL = Plan(warmup=3, duration=20, slices=4, quiet_wait=30, configs=(intake.PROCFILE_CONFIG, SYNC_CONFIG),
+FULL = Plan(warmup=3, duration=40, slices=8, quiet_wait=30, configs=(intake.PROCFILE_CONFIG, SYNC_CONFIG),
             profile_requests=1000)
 QUICK = Plan(warmup=1, duration=6, slices=2, quiet_wait=5, configs=(intake.PROCFILE_CONFIG,), profile_requests=200)
 SLICE_WARMUP = 1.0
