@@ -33,16 +33,25 @@ def get_engine(database_url: str) -> Engine:
     return create_engine(database_url, pool_size=5, max_overflow=10, pool_recycle=1800)
 
 
+WRITE_LOCK_TIMEOUT_MS = 3000
+WRITE_STATEMENT_TIMEOUT_MS = 4000
+"""For the one-statement writes that someone waits on (a webhook delivery: Shopify gives up after 5 s; a
+shopper's consent post): waiting longer for a lock (a shop row held by ``shop/redact``'s erasure, say) is
+worse than failing, since then nothing is stored and the sender tries again after the 503."""
+
+
 @lru_cache(maxsize=8)
 def get_autocommit_engine(database_url: str) -> Engine:
     """PostgreSQL, each statement its own transaction: committed (WAL flushed) by the time it returns.
 
-    For a unit of work that is one statement (the consent writer's batches): no BEGIN or COMMIT
-    round trip. A small pool of its own, so the request sessions' pool is left alone; no rollback when a
-    connection goes back to it (there is no transaction to end).
+    For a unit of work that is one statement (the batches of consent records and of webhook deliveries):
+    no BEGIN or COMMIT round trip. A small pool of its own, so the request sessions' pool is left alone; no
+    rollback when a connection goes back to it (there is no transaction to end). Its statements give up
+    after the timeouts above.
     """
+    options = f"-c lock_timeout={WRITE_LOCK_TIMEOUT_MS} -c statement_timeout={WRITE_STATEMENT_TIMEOUT_MS}"
     return create_engine(database_url, isolation_level="AUTOCOMMIT", pool_size=2, max_overflow=2, pool_recycle=1800,
-                         pool_reset_on_return=None)
+                         pool_reset_on_return=None, connect_args={"options": options})
 
 
 def autocommit_engine_for(database_url: str) -> Engine | None:

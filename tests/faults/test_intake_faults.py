@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import httpx
 import pytest
 from sqlalchemy import create_engine, func, select
 from werkzeug.serving import make_server
 
-from shopify_app import create_app
-from shopify_app.models import PrivacyRequest, WebhookDelivery
+from shopify_app import create_app, db
+from shopify_app.models import PrivacyRequest, Shop, WebhookDelivery
 from tests.conftest import DEMO_SHOP, load_sample
 from tests.faults.postgres import kill_this_process_connections
 from tests.signing import webhook_headers
@@ -70,3 +71,30 @@ def test_postgresql_connections_killed_mid_traffic_are_replaced(settings, post_w
     if first == 503:
         assert post_webhook("shop/redact", load_sample("shop_redact"), webhook_id="after").status_code == 200
     assert db_session.scalar(select(func.count()).select_from(WebhookDelivery)) == 2
+
+
+def test_a_shop_row_held_longer_than_shopify_waits_answers_503_in_time_and_stores_nothing(
+        settings, client, db_session, post_webhook):
+    """A long transaction holds the shop's row (as ``shop/redact``'s erasure does): the batch's statement gives
+    up after its lock timeout, well inside Shopify's 5 s, and Shopify delivers again later."""
+    if not settings.database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only: the one-statement intake and its lock timeout")
+    shop = Shop(domain=DEMO_SHOP)
+    db_session.add(shop)
+    db_session.commit()
+    body = load_sample("customers_redact")
+    headers = webhook_headers("customers/redact", body, shop=DEMO_SHOP, webhook_id="held")
+    holder = create_engine(settings.database_url)
+    try:
+        with holder.begin() as connection:
+            connection.execute(select(Shop.id).where(Shop.id == shop.id).with_for_update())
+            began = time.monotonic()
+            response = client.post("/webhooks/customers/redact", content=body, headers=headers)
+            waited = time.monotonic() - began
+    finally:
+        holder.dispose()
+    assert response.status_code == 503 and response.headers["Retry-After"]
+    assert db.WRITE_LOCK_TIMEOUT_MS / 1000 <= waited < 5
+    assert db_session.scalar(select(func.count()).select_from(WebhookDelivery)) == 0
+    assert post_webhook("customers/redact", body, webhook_id="held").status_code == 200  # once the row is free
+    assert db_session.scalar(select(func.count()).select_from(PrivacyRequest)) == 1
