@@ -10,7 +10,19 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter, ValidationError
 
 from shopify_app.errors import AppError
-from shopify_app.web import admin, admin_api, api, auth, fulfilment_api, headers, health, proxy, storefront, webhooks
+from shopify_app.web import (
+    admin,
+    admin_api,
+    api,
+    auth,
+    fulfilment_api,
+    headers,
+    health,
+    in_front,
+    proxy,
+    storefront,
+    webhooks,
+)
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +70,7 @@ def _handle_database_unavailable(exc: OperationalError) -> Response:
 
 def _unavailable() -> Response:
     response = _error(503, "Temporarily unavailable.")
-    response.headers["Retry-After"] = "5"
+    response.headers["Retry-After"] = str(in_front.RETRY_AFTER_SECONDS)
     return response
 
 

@@ -30,7 +30,8 @@ log = logging.getLogger(__name__)
 
 EXTENSION_KEY = "web.in_front"
 RETRY_AFTER_SECONDS = 5
-"""What a 503 asks for: the database or the batch failed, and the sender (Shopify, the banner) sends again."""
+"""What every 503 asks for (also Flask's, ``web/__init__.py``): the database or the batch failed, and the
+sender (Shopify, the banner) sends again."""
 
 Answer = tuple[int, list[tuple[str, str]], bytes]
 Endpoint = Callable[[Flask, "WSGIEnvironment"], Answer]
