@@ -130,7 +130,9 @@ class WebhookDelivery(Base):
     triggered_at: Mapped[dt.datetime | None]
     api_version: Mapped[str | None] = mapped_column(String(16))
     received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    privacy_request_id: Mapped[int | None] = mapped_column(ForeignKey("privacy_requests.id", ondelete="SET NULL"))
+    # Indexed for the foreign key: erasing a shop deletes its requests, each of which clears this column.
+    privacy_request_id: Mapped[int | None] = mapped_column(ForeignKey("privacy_requests.id", ondelete="SET NULL"),
+                                                           index=True)
 
 
 class PrivacyRequest(Base):
