@@ -457,6 +457,17 @@ def count_effects(env: BenchEnv, queue_name: str) -> tuple[int, int]:
     return (int(row[0]) if row else 0), int(Redis.from_url(env.redis.url).llen(f"rq:queue:{queue_name}"))
 
 
+def write_counters(env: BenchEnv) -> tuple[int, int]:
+    """(write transactions so far, deliveries stored so far): their differences over a window give the
+    deliveries stored per commit, i.e. the intake's batch size. Each committed write gets a transaction id;
+    reading the next one to be assigned takes none."""
+    with psycopg.connect(_libpq_url(env.database_url), autocommit=True) as conn:
+        row = conn.execute("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint, "
+                           "(SELECT count(*) FROM webhook_deliveries)").fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1])
+
+
 # -- in-process profile -----------------------------------------------------------------------------
 
 

@@ -73,6 +73,7 @@ class IntakeRun:
     result: intake.LoadResult
     rows: int
     jobs: int
+    deliveries_per_commit: float | None = None  # ours only
 
 
 def run_intake(env: intake.BenchEnv, plan: Plan) -> list[IntakeRun]:
@@ -86,19 +87,26 @@ def run_intake(env: intake.BenchEnv, plan: Plan) -> list[IntakeRun]:
         intake.reset_state(env)
         intake.seed_history(env)
         parts: dict[str, list[intake.LoadResult]] = {OURS: [], MINIMAL: []}
+        transactions = deliveries = 0  # during our slices
         with intake.Gunicorn(OURS, config, env) as ours, intake.Gunicorn(MINIMAL, config, env) as minimal:
             servers = {OURS: ours, MINIMAL: minimal}
             for index in range(plan.slices):
                 for app in (OURS, MINIMAL) if index % 2 == 0 else (MINIMAL, OURS):
                     intake.wait_for_quiet(max_cores=DISTURBED_CORES, max_wait=plan.quiet_wait)
                     server = servers[app]
+                    before = intake.write_counters(env)
                     parts[app].append(intake.run_load(
                         server.url, env.api_secret, server.pids(), _pid(env), clients=CLIENTS,
                         warmup=plan.warmup if index == 0 else SLICE_WARMUP, duration=plan.duration / plan.slices))
+                    if app == OURS:
+                        after = intake.write_counters(env)
+                        transactions += after[0] - before[0]
+                        deliveries += after[1] - before[1]
         rows, our_jobs = intake.count_effects(env, "privacy")
         for app, jobs in ((OURS, our_jobs), (MINIMAL, intake.count_effects(env, "minimal")[1])):
             result = intake.LoadResult.merge(parts[app])
-            runs.append(IntakeRun(app, config, result, rows if app == OURS else 0, jobs))
+            runs.append(IntakeRun(app, config, result, rows if app == OURS else 0, jobs,
+                                  deliveries / transactions if app == OURS and transactions else None))
             print(f"  {app} {config.label}: {result.throughput:.0f} req/s, p99 {result.p99_ms:.0f} ms, "
                   f"errors {result.errors}, other load {result.disturbance:.2f} cores", flush=True)
     return runs
@@ -139,6 +147,7 @@ def intake_table(runs: list[IntakeRun]) -> list[str]:
     lines = ["| app | gunicorn | req/s | p50 ms | p95 ms | p99 ms | max ms | errors | rows / jobs created "
              "| CPU cores: gunicorn · postgres · redis · load generator | other processes (cores) |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |"]
+    batches = []
     for run in runs:
         r, cpu = run.result, run.result.cpu_cores
         name = "ours" if run.app == OURS else "minimal"
@@ -147,6 +156,11 @@ def intake_table(runs: list[IntakeRun]) -> list[str]:
             f"{_f(r.p99_ms, 1)} | {_f(r.max_ms, 1)} | {r.errors} of {r.requests} ({r.error_rate:.2%}) | "
             f"{run.rows:,} / {run.jobs:,} | {cpu['gunicorn']:.2f} · {cpu['postgres']:.2f} · {cpu['redis']:.2f} · "
             f"{cpu['load generator']:.2f} | {r.disturbance:.2f} |")
+        if run.deliveries_per_commit is not None:
+            batches.append(f"{run.deliveries_per_commit:.2f} with {run.config.label}")
+    if batches:
+        lines += ["", "Our deliveries stored per commit (the batch size: deliveries stored over write transactions "
+                      "committed during our slices, warm-up included): " + ", ".join(batches) + "."]
     return lines
 
 

@@ -120,3 +120,35 @@ def test_the_lead_is_always_handed_on(rounds: int):
     for _ in range(rounds):
         assert sorted(submit_all(group, list(range(64)))) == list(range(64))
     assert group.waiting() == 0
+
+
+def test_a_leader_with_requests_in_flight_beside_it_waits_for_them_to_join_its_batch():
+    batches: list[list[int]] = []
+    group: GroupCommit[int, int] = GroupCommit(lambda batch: batches.append(list(batch)) or batch, Failed,
+                                               max_batch=100, name="test", gather_seconds=2.0)
+    in_flight = group.in_flight()
+    in_flight.__enter__()  # a request of this process still being read and parsed
+    try:
+        with ThreadPoolExecutor(max_workers=1) as leader:
+            first = leader.submit(lambda: _submit_in_flight(group, 1))
+            wait_for(lambda: group.waiting() == 1, timeout=10, interval=0.01)  # the leader gathers
+            assert group.submit(2) == 2  # joins the leader's batch
+            assert first.result(timeout=10) == 1
+    finally:
+        in_flight.__exit__(None, None, None)
+    assert batches == [[1, 2]]
+
+
+def test_a_lone_request_is_written_at_once_whatever_the_gather_time():
+    batches: list[list[int]] = []
+    group: GroupCommit[int, int] = GroupCommit(lambda batch: batches.append(list(batch)) or batch, Failed,
+                                               max_batch=100, name="test", gather_seconds=60.0)
+    with ThreadPoolExecutor(max_workers=1) as lone:
+        # A minute's gather would outlast the timeout; alone in flight, the request does not gather.
+        assert lone.submit(lambda: _submit_in_flight(group, 1)).result(timeout=20) == 1
+    assert batches == [[1]]
+
+
+def _submit_in_flight(group: GroupCommit[int, int], item: int) -> int:
+    with group.in_flight():
+        return group.submit(item)

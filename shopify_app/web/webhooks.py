@@ -46,6 +46,11 @@ def answer_webhook(app: Flask, environ: WSGIEnvironment) -> Answer:
     stored: Shopify delivers again) or 200 once the delivery is committed. Concurrent deliveries are committed
     together (``services/webhook_intake.py``); a redelivery is a no-op, and if Redis is down the sweeper queues
     the job later."""
+    with webhook_intake(app).in_flight():
+        return _answer_webhook(app, environ)
+
+
+def _answer_webhook(app: Flask, environ: WSGIEnvironment) -> Answer:
     settings = app.config["SETTINGS"]
     raw_body = read_body(environ, settings.max_body_bytes)
     if len(raw_body) > settings.max_body_bytes:
