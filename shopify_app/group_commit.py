@@ -102,7 +102,7 @@ class GroupCommit(Generic[Item, Result]):
 
         With ``gather_seconds``, a leader that is not the only request in flight sleeps that long before
         taking its batch, so that the others' items join it (PostgreSQL's ``commit_delay`` and
-        ``commit_siblings``, within the process): under load, a millisecond of latency for fewer, bigger
+        ``commit_siblings``, within the process): under load, a few milliseconds of latency for fewer, bigger
         commits. A lone request is written at once. A sleep rather than a wait for the others' ``submit``:
         most of them are still being read and parsed by the server, which needs the GIL this releases.
         """

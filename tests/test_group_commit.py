@@ -126,16 +126,11 @@ def test_a_leader_with_requests_in_flight_beside_it_waits_for_them_to_join_its_b
     batches: list[list[int]] = []
     group: GroupCommit[int, int] = GroupCommit(lambda batch: batches.append(list(batch)) or batch, Failed,
                                                max_batch=100, name="test", gather_seconds=2.0)
-    in_flight = group.in_flight()
-    in_flight.__enter__()  # a request of this process still being read and parsed
-    try:
-        with ThreadPoolExecutor(max_workers=1) as leader:
-            first = leader.submit(lambda: _submit_in_flight(group, 1))
-            wait_for(lambda: group.waiting() == 1, timeout=10, interval=0.01)  # the leader gathers
-            assert group.submit(2) == 2  # joins the leader's batch
-            assert first.result(timeout=10) == 1
-    finally:
-        in_flight.__exit__(None, None, None)
+    with group.in_flight(), ThreadPoolExecutor(max_workers=1) as leader:  # this request is still being parsed
+        first = leader.submit(lambda: _submit_in_flight(group, 1))
+        wait_for(lambda: group.waiting() == 1, timeout=10, interval=0.01)  # the leader gathers
+        assert group.submit(2) == 2  # joins the leader's batch
+        assert first.result(timeout=10) == 1
     assert batches == [[1, 2]]
 
 
