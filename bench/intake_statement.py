@@ -21,24 +21,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() not in (ROOT, ROOT / "bench"))]
 
-import psutil  # noqa: E402
-
 from bench import intake, readme  # noqa: E402
 
 BEGIN, END = "<!-- intake-statement:begin -->", "<!-- intake-statement:end -->"
 BATCH_SIZES = (1, 2, 4, 8, 16)
 WARMUP_STATEMENTS = 20  # psycopg prepares the statement after 5 runs; PostgreSQL's generic plan follows
-
-
-def postgres_cpu_seconds(pids: list[int]) -> float:
-    total = 0.0
-    for pid in pids:
-        try:
-            times = psutil.Process(pid).cpu_times()
-        except psutil.Error:
-            continue
-        total += times.user + times.system
-    return total
 
 
 def measure(statements: int) -> list[tuple[int, float, float]]:
@@ -63,12 +50,12 @@ def measure(statements: int) -> list[tuple[int, float, float]]:
                 batches = [[delivery() for _ in range(size)] for _ in range(WARMUP_STATEMENTS + statements)]
                 for batch in batches[:WARMUP_STATEMENTS]:
                     delivery_statement.accept_deliveries(connection, batch)
-                pids = intake.postgres_pids()  # the server's processes and this connection's backend
-                cpu, began = postgres_cpu_seconds(pids), time.perf_counter()
+                meter, began = intake._CpuMeter({}), time.perf_counter()  # noqa: SLF001 (PostgreSQL's processes)
                 for batch in batches[WARMUP_STATEMENTS:]:
                     assert delivery_statement.accept_deliveries(connection, batch) is not None
                 wall = time.perf_counter() - began
-                rows.append((size, (postgres_cpu_seconds(pids) - cpu) / statements * 1000, wall / statements * 1000))
+                cpu_seconds = meter.stop()["postgres"] * wall
+                rows.append((size, cpu_seconds / statements * 1000, wall / statements * 1000))
                 print(f"  batch {size}: {rows[-1][1]:.3f} ms CPU, {rows[-1][2]:.3f} ms wall", flush=True)
     return rows
 
