@@ -120,11 +120,15 @@ def accept_deliveries(session: Session, deliveries: Sequence[Delivery]) -> list[
         session.rollback()
         return [AcceptedDelivery(seen[d.webhook_id], None, duplicate=True) for d in deliveries]
     shop_by_domain = _shops(session, {delivery.shop_domain for delivery in fresh.values()})
-    requests = [d for d in fresh.values() if d.topic is not Topic.APP_UNINSTALLED]
-    keys = {d.webhook_id: _request_key(shop_by_domain[d.shop_domain], d) for d in requests}
+    # A shop that shop/redact erased and that has not installed the app again: its deliveries are stored (so
+    # that redeliveries stay duplicates) without a shop, and create nothing. There is no merchant to hand a
+    # report to, and nothing of the shop's left to erase: the tombstone is the proof.
+    live = {d.webhook_id: shop for d in fresh.values() if (shop := shop_by_domain[d.shop_domain]) is not None}
+    requests = [d for d in fresh.values() if d.topic is not Topic.APP_UNINSTALLED and d.webhook_id in live]
+    keys = {d.webhook_id: _request_key(live[d.webhook_id], d) for d in requests}
     matches = _find_same_requests(session, list(keys.values()))
     new = [d for d in requests if keys[d.webhook_id] not in matches]
-    created = _new_requests(session, shop_by_domain, new, now)
+    created = _new_requests(session, live, new, now)
     matches.update(created)
     creators = {}  # the delivery that created each new request (later ones of the same key repeat it)
     for delivery in new:
@@ -132,16 +136,17 @@ def accept_deliveries(session: Session, deliveries: Sequence[Delivery]) -> list[
 
     inserted = db.insert_many_unless_exist(session, WebhookDelivery, [
         {"webhook_id": d.webhook_id, "event_id": d.event_id, "topic": d.topic.value,
-         "shop_id": shop_by_domain[d.shop_domain].id, "triggered_at": d.triggered_at, "api_version": d.api_version,
+         "shop_id": live[d.webhook_id].id if d.webhook_id in live else None, "triggered_at": d.triggered_at,
+         "api_version": d.api_version,
          "received_at": now, "privacy_request_id": matches[keys[d.webhook_id]].id if d.webhook_id in keys else None}
         for d in fresh.values()], unique="webhook_id")
     if inserted != set(fresh):
         raise ConcurrentDelivery()
     for delivery in fresh.values():
-        if delivery.topic is Topic.APP_UNINSTALLED:
-            shops.mark_uninstalled(session, shop_by_domain[delivery.shop_domain])
+        if delivery.topic is Topic.APP_UNINSTALLED and delivery.webhook_id in live:
+            shops.mark_uninstalled(session, live[delivery.webhook_id])
     audit.record_many(session, [
-        audit.Entry(shop_by_domain[d.shop_domain].id, actor="shopify", action="webhook.received",
+        audit.Entry(live[d.webhook_id].id, actor="shopify", action="webhook.received",
                     privacy_request_id=matches[keys[d.webhook_id]].id,
                     detail={"topic": d.topic.value, "webhook_id": d.webhook_id})
         for d in requests])
@@ -152,7 +157,7 @@ def accept_deliveries(session: Session, deliveries: Sequence[Delivery]) -> list[
             if privacy_request is not None and privacy_request.status != RequestStatus.CLOSED:
                 mark_closed(session, privacy_request, outcome="erased", actor="shopify")
         if delivery.topic is Topic.SHOP_REDACT:
-            shop = shop_by_domain[delivery.shop_domain]
+            shop = live[delivery.webhook_id]
             if shop.shopify_shop_id is None:
                 shop.shopify_shop_id = delivery.payload.shop_id  # type: ignore[union-attr]
     session.commit()
@@ -174,10 +179,13 @@ def accept_deliveries(session: Session, deliveries: Sequence[Delivery]) -> list[
     return results
 
 
-def _shops(session: Session, domains: set[str]) -> dict[str, Shop]:
-    found = {shop.domain: shop for shop in session.scalars(_SHOPS, {"domains": list(domains)})}
-    for domain in sorted(domains - found.keys()):
-        found[domain] = shops.get_or_create_shop(session, domain)
+def _shops(session: Session, domains: set[str]) -> dict[str, Shop | None]:
+    """The shop of each domain, created if unknown; None for a shop erased by shop/redact (not reinstalled)."""
+    found: dict[str, Shop | None] = {shop.domain: shop for shop in session.scalars(_SHOPS, {"domains": list(domains)})}
+    unknown = sorted(domains - found.keys())
+    erased = shops.erased_domains(session, unknown)
+    for domain in unknown:
+        found[domain] = None if domain in erased else shops.get_or_create_shop(session, domain)
     return found
 
 
@@ -228,12 +236,12 @@ def _storefront_erasures_awaiting_shopify(session: Session, keys: list[RequestKe
     return found
 
 
-def _new_requests(session: Session, shop_by_domain: dict[str, Shop], deliveries: list[Delivery],
+def _new_requests(session: Session, shop_by_webhook_id: dict[str, Shop], deliveries: list[Delivery],
                   received_at: dt.datetime) -> dict[RequestKey, _Match]:
     """Insert one request per new key (deliveries of the same key in one batch share it): one statement."""
     rows: dict[RequestKey, dict[str, object]] = {}
     for delivery in deliveries:
-        shop = shop_by_domain[delivery.shop_domain]
+        shop = shop_by_webhook_id[delivery.webhook_id]
         key = _request_key(shop, delivery)
         if key not in rows:
             rows[key] = _request_row(shop, delivery, received_at)

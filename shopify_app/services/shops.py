@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session
 from shopify_app import db
 from shopify_app.encryption import TokenCipher
 from shopify_app.errors import ShopNotInstalledError
-from shopify_app.models import Shop, ShopSettings, utcnow
+from shopify_app.models import Shop, ShopSettings, ShopTombstone, utcnow
 from shopify_app.platform.admin_client import OfflineToken, ShopifyAdminClient
 from shopify_app.services import audit, policy
+from shopify_app.services.identifiers import domain_hash
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,16 @@ REFRESH_MARGIN = dt.timedelta(minutes=5)
 
 def find_shop(session: Session, domain: str) -> Shop | None:
     return session.scalars(select(Shop).where(Shop.domain == domain)).one_or_none()
+
+
+def erased_domains(session: Session, domains: Sequence[str]) -> set[str]:
+    """Those of ``domains`` whose data shop/redact erased (they have a tombstone)."""
+    by_hash = {domain_hash(domain): domain for domain in domains}
+    if not by_hash:
+        return set()
+    hashes = session.scalars(select(ShopTombstone.shop_domain_hash)
+                             .where(ShopTombstone.shop_domain_hash.in_(list(by_hash))))
+    return {by_hash[h] for h in hashes}
 
 
 def get_or_create_shop(session: Session, domain: str) -> Shop:

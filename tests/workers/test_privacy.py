@@ -8,6 +8,7 @@ import json
 
 from sqlalchemy import func, select
 
+from shopify_app import queue
 from shopify_app.models import (
     AuditEntry,
     ConsentRecord,
@@ -140,8 +141,6 @@ def test_uninstalled_shop_gets_a_report_of_what_we_hold(install_shop, post_webho
 
 def test_a_job_that_keeps_failing_ends_failed_with_a_reason_and_can_be_retried(
         install_shop, post_webhook, run_worker, db_session, shopify_double, settings, redis_conn):
-    from shopify_app import queue
-
     install_shop()
     shopify_double.fail_next("500", times=100)
     post_webhook("customers/data_request", data_request_body())
@@ -215,3 +214,31 @@ def test_shop_redact_leaves_only_a_tombstone_and_is_idempotent(install_shop, pos
     db_session.rollback()  # a fresh snapshot: SQLite transactions see the state at their start
     assert db_session.scalar(select(func.count()).select_from(Shop)) == 0
     assert db_session.scalar(select(func.count()).select_from(PrivacyRequest)) == 0
+
+
+def test_deliveries_for_an_erased_shop_store_nothing_until_it_installs_again(
+        install_shop, post_webhook, run_worker, db_session, redis_conn):
+    install_shop()
+    post_webhook("shop/redact", load_sample("shop_redact"))
+    run_worker()
+    later = {"customers/redact": load_sample("customers_redact"), "customers/data_request": data_request_body(),
+             "app/uninstalled": load_sample("app_uninstalled"), "shop/redact": load_sample("shop_redact")}
+    for topic, body in later.items():  # new webhook ids, after the shop's data was erased
+        assert post_webhook(topic, body, webhook_id=f"late-{topic}").status_code == 200
+    assert post_webhook("customers/redact", load_sample("customers_redact"),
+                        webhook_id="late-customers/redact").status_code == 200  # and a redelivery
+
+    db_session.rollback()  # a fresh snapshot: SQLite transactions see the state at their start
+    for model in (Shop, ShopSettings, PrivacyRequest, AuditEntry):
+        assert db_session.scalar(select(func.count()).select_from(model)) == 0, model
+    assert db_session.scalar(select(func.count()).select_from(ShopTombstone)) == 1
+    late = db_session.scalars(select(WebhookDelivery).where(WebhookDelivery.webhook_id.like("late-%"))).all()
+    assert sorted(d.topic for d in late) == sorted(later)  # stored once each, so redeliveries stay duplicates
+    assert all(d.shop_id is None and d.privacy_request_id is None for d in late)
+    assert all(queue.get_queue(redis_conn, name).count == 0 for name in queue.QUEUE_NAMES)  # no job
+
+    install_shop()  # the merchant installs the app again: a shop like any other
+    assert post_webhook("customers/redact", load_sample("customers_redact")).status_code == 200
+    run_worker()
+    [privacy_request] = requests_in(db_session)
+    assert (privacy_request.kind, privacy_request.status) == ("customer_redact", "completed")
