@@ -4,8 +4,8 @@
 
 Both apps are served by gunicorn with the Procfile's options, at several worker configurations, and loaded
 in turn (alternating slices) by the same load generator: wrk (C; installed with apt-get when missing), whose
-Lua script (bench/consent_wrk.lua) cycles through a pool of validly signed app-proxy requests made here just
-before each slice: a new visitor each time, spread over 200 shops so that the per-shop limit (2,000 a minute)
+Lua script (bench/pool_wrk.lua, driven by bench/wrk.py) sends a pool of validly signed app-proxy requests made
+here just before each slice: a new visitor each time, spread over 200 shops so that the per-shop limit (2,000 a minute)
 is not what is measured. Without wrk it falls back to the Python generator (httpx threads), with a warning:
 that one needs about a core of its own, so its figures are a floor.
 
@@ -24,10 +24,7 @@ import hmac
 import io
 import itertools
 import json
-import os
 import platform
-import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -45,11 +42,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import intake, readme  # noqa: E402
+from bench import wrk as wrk_load  # noqa: E402
+from bench.wrk import Slice, ensure_wrk, merge  # noqa: E402
 
 BEGIN, END = "<!-- consent:begin -->", "<!-- consent:end -->"
 SUMMARY_LINE = "| consent ingestion |"
 SHOPS = [f"consent-bench-{i}.myshopify.com" for i in range(200)]
-LUA_SCRIPT = ROOT / "bench" / "consent_wrk.lua"
 APPS = {"ours": "shopify_app:create_app()", "minimal": "bench.minimal_consent_app:create_app()"}
 USER_AGENT = "Mozilla/5.0 (bench)"
 TARGET = 2000
@@ -83,96 +81,11 @@ def consent_body() -> bytes:
 
 
 def consent_request(secret: str, client_index: int) -> intake.Request:
-    """For the Python load generator: one request, signed now, for a new visitor."""
+    """One request, signed now, for a new visitor (the Python generator's, and a line of wrk's pool)."""
     n = next(_visitors)
     headers = {"Content-Type": "application/json", "X-Forwarded-For": f"198.51.100.{n % 250}",
                "User-Agent": USER_AGENT}
     return f"/proxy/consent?{signed_query(secret, SHOPS[n % len(SHOPS)])}", consent_body(), headers, 204
-
-
-def write_pool(path: Path, secret: str, count: int) -> None:
-    """``count`` requests for wrk, signed now (valid for 5 minutes): path, X-Forwarded-For and body per line."""
-    queries = {shop: signed_query(secret, shop) for shop in SHOPS}  # one signature per shop is enough
-    with path.open("w") as out:
-        for n in range(count):
-            shop = SHOPS[n % len(SHOPS)]
-            out.write(f"/proxy/consent?{queries[shop]}\t198.51.100.{n % 250}\t{consent_body().decode()}\n")
-
-
-# -- load -------------------------------------------------------------------------------------------
-
-
-@dataclasses.dataclass
-class Slice:
-    """What one measured run gave (wrk's own figures, or the Python generator's)."""
-
-    requests: int
-    seconds: float
-    statuses: dict[int, int]
-    socket_errors: int
-    p50_ms: float
-    p99_ms: float
-    max_ms: float
-    cpu_cores: dict[str, float]  # average cores busy per process group while the load ran
-    rows: int = 0  # consent records stored during the run (ours)
-    wrapped: int = 0  # times a wrk thread went round its share of the pool (reused visitors)
-
-    @property
-    def ok(self) -> int:
-        return self.statuses.get(204, 0)
-
-    @property
-    def throughput(self) -> float:
-        return self.ok / self.seconds
-
-    @property
-    def errors(self) -> int:
-        return self.requests - self.ok + self.socket_errors
-
-
-def ensure_wrk() -> str | None:
-    found = shutil.which("wrk")
-    if found or os.geteuid() != 0 or not shutil.which("apt-get"):
-        return found
-    print("wrk is missing: apt-get install -y wrk", file=sys.stderr)
-    if subprocess.run(["apt-get", "install", "-y", "wrk"], capture_output=True).returncode != 0:
-        subprocess.run(["apt-get", "update"], capture_output=True)
-        subprocess.run(["apt-get", "install", "-y", "wrk"], capture_output=True)
-    return shutil.which("wrk")
-
-
-def run_wrk(wrk: str, url: str, secret: str, groups: dict[str, list[int]], *, connections: int, threads: int,
-            warmup: float, duration: float, workdir: Path, rows_counter: Callable[[], int]) -> Slice:
-    """A warm-up run, then the measured one; CPU is measured while wrk sends (it reads its pool first)."""
-    pool, result = workdir / "pool.tsv", workdir / "result.json"
-    rows = 0
-    cpu: dict[str, float] = {}
-    for phase, seconds in (("warm-up", warmup), ("measure", duration)):
-        write_pool(pool, secret, int(8000 * (seconds + 1)) + connections)  # more than wrk can send
-        result.unlink(missing_ok=True)
-        rows_before = rows_counter() if phase == "measure" else 0
-        args = [wrk, f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "10s", "-s", str(LUA_SCRIPT),
-                url, "--", str(pool), str(threads)]
-        process = subprocess.Popen(args, env={**os.environ, "WRK_RESULT_FILE": str(result)}, cwd=workdir,
-                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        if phase == "measure":
-            began = time.monotonic()
-            time.sleep(0.4)
-            meter = intake._CpuMeter({**groups, "wrk": [process.pid]})
-            time.sleep(max(0.5, seconds - 0.6 - (time.monotonic() - began)))
-            cpu = meter.stop()
-        out, _ = process.communicate(timeout=seconds + 60)
-        if process.returncode != 0 or not result.exists():
-            raise RuntimeError(f"wrk failed: {out.decode()[-2000:]}")
-        if phase == "measure":
-            rows = rows_counter() - rows_before
-    data = json.loads(result.read_text())
-    errors = data["socket_errors"]
-    return Slice(requests=data["requests"], seconds=data["seconds"],
-                 statuses={int(k): v for k, v in data["statuses"].items()},
-                 socket_errors=errors["connect"] + errors["read"] + errors["write"] + errors["timeout"],
-                 p50_ms=data["latency_ms"]["p50"], p99_ms=data["latency_ms"]["p99"], max_ms=data["latency_ms"]["max"],
-                 cpu_cores=cpu, wrapped=data["wrapped"], rows=rows)
 
 
 def run_python(url: str, secret: str, groups: dict[str, list[int]], *, connections: int, warmup: float,
@@ -183,23 +96,8 @@ def run_python(url: str, secret: str, groups: dict[str, list[int]], *, connectio
     cpu = dict(r.cpu_cores)
     cpu["wrk"] = cpu.pop("load generator", 0.0)  # the Python generator, in the same column
     return Slice(requests=r.requests, seconds=r.seconds, statuses={204: r.requests - r.errors, 0: r.errors},
-                 socket_errors=0, p50_ms=r.p50_ms, p99_ms=r.p99_ms, max_ms=r.max_ms, cpu_cores=cpu,
+                 success=204, socket_errors=0, p50_ms=r.p50_ms, p99_ms=r.p99_ms, max_ms=r.max_ms, cpu_cores=cpu,
                  rows=rows_counter() - before)  # the warm-up's rows too: not comparable to the 204s
-
-
-def merge(parts: list[Slice]) -> Slice:
-    """Slices as one: counts added; latency: the median slice's p50, the worst slice's p99 (wrk keeps no samples)."""
-    seconds = sum(p.seconds for p in parts)
-    statuses: dict[int, int] = {}
-    for p in parts:
-        for k, v in p.statuses.items():
-            statuses[k] = statuses.get(k, 0) + v
-    cpu = {k: sum(p.cpu_cores.get(k, 0.0) * p.seconds for p in parts) / seconds for k in parts[0].cpu_cores}
-    return Slice(requests=sum(p.requests for p in parts), seconds=seconds, statuses=statuses,
-                 socket_errors=sum(p.socket_errors for p in parts),
-                 p50_ms=sorted(p.p50_ms for p in parts)[len(parts) // 2], p99_ms=max(p.p99_ms for p in parts),
-                 max_ms=max(p.max_ms for p in parts), cpu_cores=cpu, rows=sum(p.rows for p in parts),
-                 wrapped=sum(p.wrapped for p in parts))
 
 
 # -- database ---------------------------------------------------------------------------------------
@@ -266,9 +164,10 @@ def measure(env: intake.BenchEnv, config: Config, args: argparse.Namespace, load
                 groups = {"gunicorn": server.pids(), "redis": [env.redis.process.pid]}
                 if load == "wrk":
                     assert wrk is not None
-                    part = run_wrk(wrk, server.url, env.api_secret, groups, connections=connections,
-                                   threads=args.wrk_threads, warmup=args.warmup, duration=args.duration,
-                                   workdir=workdir, rows_counter=lambda: settled_rows(env))
+                    part = wrk_load.run(wrk, server.url, lambda: consent_request(env.api_secret, 0), groups,
+                                        connections=connections, threads=args.wrk_threads, warmup=args.warmup,
+                                        duration=args.duration, workdir=workdir,
+                                        rows_counter=lambda: settled_rows(env))
                 else:
                     part = run_python(server.url, env.api_secret, groups, connections=connections,
                                       warmup=args.warmup, duration=args.duration,
@@ -384,7 +283,7 @@ def section(results: list[ConfigResult], sweep: list[ConfigResult], costs: dict[
     machine = (f"{readme.machine()}, {platform.machine()}, Linux {platform.release()}, Python "
                f"{platform.python_version()}, PostgreSQL {intake.postgres_version()} (fsync and synchronous_commit "
                f"on), gunicorn {_version('gunicorn')}, Flask {_version('flask')}")
-    generator = (f"{wrk_version} (`bench/consent_wrk.lua`, {args.wrk_threads} thread)" if load == "wrk" else
+    generator = (f"{wrk_version} (`bench/pool_wrk.lua`, {args.wrk_threads} thread)" if load == "wrk" else
                  "the Python generator (httpx threads) because wrk is missing: a floor, it takes about a core")
     h = next((r for r in results if r.config == PROCFILE_CONFIG), results[0])
     verdict = "met" if h.ours.throughput >= TARGET else "not met"
@@ -503,8 +402,7 @@ def main() -> int:
     if load == "python":
         warnings.warn("wrk is not available: the Python load generator shares the cores, so the figures are a floor",
                       stacklevel=1)
-    wrk_version = subprocess.run([wrk, "--version"], capture_output=True, text=True).stdout.split(" [")[0] \
-        if wrk else ""
+    wrk_version = wrk_load.version(wrk) if wrk else ""
     began = time.monotonic()
     with intake.bench_env() as env, tempfile.TemporaryDirectory(prefix="consent-bench-") as workdir:
         results = [measure(env, config, args, load, wrk, Path(workdir), args.connections) for config in configs]

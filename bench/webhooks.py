@@ -4,8 +4,9 @@
 
 1. Our intake (``shopify_app:create_app()``) and a minimal one (``bench/minimal_app.py``) are each
    served by gunicorn as in the Procfile, on PostgreSQL database ``bench`` and a private Redis, and
-   driven by 16 threads posting signed ``customers/redact`` deliveries. Both are then profiled
-   serially in this process.
+   driven by 16 threads posting signed ``customers/redact`` deliveries; then, as a cross-check, by wrk
+   with 16 connections (``bench/wrk.py``), which leaves the servers nearly all of the two cores. Both
+   are then profiled serially in this process.
 2. The compile time of a 250-order report (part 3 of the same section) is measured by
    ``bench/compile_time.py``, which rewrites only that part; this script keeps it as it is.
 
@@ -17,11 +18,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
+import itertools
 import os
 import platform
 import re
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -33,6 +36,7 @@ sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() not 
 from redis import Redis  # noqa: E402
 
 from bench import intake, readme  # noqa: E402
+from bench import wrk as wrk_load  # noqa: E402
 
 README = Path(__file__).resolve().parent / "README.md"
 BEGIN, END = "<!-- webhooks:begin -->", "<!-- webhooks:end -->"
@@ -64,6 +68,7 @@ FULL = Plan(warmup=3, duration=40, slices=8, quiet_wait=30, configs=(intake.PROC
             profile_requests=1000)
 QUICK = Plan(warmup=1, duration=6, slices=2, quiet_wait=5, configs=(intake.PROCFILE_CONFIG,), profile_requests=200)
 SLICE_WARMUP = 1.0
+WRK_MAX_RATE = 6000  # requests signed per second of a wrk slice: more than wrk can send (it sends each once)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,6 +115,53 @@ def run_intake(env: intake.BenchEnv, plan: Plan) -> list[IntakeRun]:
             print(f"  {app} {config.label}: {result.throughput:.0f} req/s, p99 {result.p99_ms:.0f} ms, "
                   f"errors {result.errors}, other load {result.disturbance:.2f} cores", flush=True)
     return runs
+
+
+@dataclasses.dataclass(frozen=True)
+class WrkRun:
+    ours: wrk_load.Slice
+    minimal: wrk_load.Slice
+    wrk_version: str
+
+    @property
+    def ratio(self) -> float:
+        return self.ours.throughput / self.minimal.throughput if self.minimal.throughput else float("nan")
+
+
+def run_intake_wrk(env: intake.BenchEnv, plan: Plan, wrk: str) -> WrkRun:
+    """The Procfile's configuration again, the same slices, loaded by wrk instead of the Python generator.
+
+    The Python generator takes about a third of the machine, as much for either app, which narrows the gap
+    between them; wrk takes a few hundredths of a core, so this is closer to the servers' own ratio.
+    """
+    intake.reset_state(env)
+    intake.seed_history(env)
+    parts: dict[str, list[wrk_load.Slice]] = {OURS: [], MINIMAL: []}
+    shop_index = itertools.count()
+
+    def make_request() -> intake.Request:
+        return intake.webhook_request(env.api_secret, next(shop_index))
+
+    def received() -> int:
+        return intake.count_effects(env, "privacy")[0]
+
+    config = intake.PROCFILE_CONFIG
+    with tempfile.TemporaryDirectory(prefix="webhooks-bench-") as workdir, \
+            intake.Gunicorn(OURS, config, env) as ours, intake.Gunicorn(MINIMAL, config, env) as minimal:
+        servers = {OURS: ours, MINIMAL: minimal}
+        for index in range(plan.slices):
+            for app in (OURS, MINIMAL) if index % 2 == 0 else (MINIMAL, OURS):
+                intake.wait_for_quiet(max_cores=DISTURBED_CORES, max_wait=plan.quiet_wait)
+                server = servers[app]
+                parts[app].append(wrk_load.run(
+                    wrk, server.url, make_request, {"gunicorn": server.pids(), "redis": [_pid(env)]},
+                    connections=CLIENTS, threads=1, warmup=SLICE_WARMUP, duration=plan.duration / plan.slices,
+                    workdir=Path(workdir), rows_counter=received if app == OURS else None, max_rate=WRK_MAX_RATE))
+    run = WrkRun(wrk_load.merge(parts[OURS]), wrk_load.merge(parts[MINIMAL]), wrk_load.version(wrk))
+    for app, result in ((OURS, run.ours), (MINIMAL, run.minimal)):
+        print(f"  {app} wrk {config.label}: {result.throughput:.0f} req/s, p99 {result.p99_ms:.0f} ms, "
+              f"errors {result.errors}, wrapped {result.wrapped}", flush=True)
+    return run
 
 
 def _pid(env: intake.BenchEnv) -> int:
@@ -185,6 +237,46 @@ def verdict_lines(runs: list[IntakeRun]) -> list[str]:
     return lines
 
 
+def _slice_server_cpu_ms(result: wrk_load.Slice) -> float:
+    cpu = result.cpu_cores
+    return (cpu["gunicorn"] + cpu["postgres"] + cpu["redis"]) / result.throughput * 1000 if result.throughput else 0.0
+
+
+def wrk_lines(runs: list[IntakeRun], wrk_run: WrkRun | None) -> list[str]:
+    config = intake.PROCFILE_CONFIG
+    if wrk_run is None:
+        return ["Cross-check with wrk: not run (wrk is missing and could not be installed: `apt-get install wrk`)."]
+    python = {r.app: r.result for r in runs if r.config == config}
+    o, m = wrk_run.ours, wrk_run.minimal
+    p_ours, p_min = python[OURS], python[MINIMAL]
+    p_ratio = p_ours.throughput / p_min.throughput if p_min.throughput else float("nan")
+    return [
+        f"Cross-check, {config.label} only: the same slices again, loaded by {wrk_run.wrk_version} instead "
+        f"({CLIENTS} connections, one thread; `bench/pool_wrk.lua` sends requests signed beforehand by "
+        "`bench/wrk.py`, each once). The Python generator above takes about a third of the two cores, as much "
+        "for either app, which narrows the gap between them; wrk takes a few hundredths of a core, so this is "
+        "closer to the servers' own ratio. wrk keeps no samples: its p50 is the median slice's, its p99 the worst "
+        "slice's (the Python generator's are over all requests).",
+        "",
+        "| load generator | ours / minimal throughput | ratio | ours p50 / p99 ms | minimal p50 / p99 ms "
+        "| server CPU per delivery: ours / minimal | load generator, cores (ours · minimal) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        f"| Python, {CLIENTS} threads | {_f(p_ours.throughput)} / {_f(p_min.throughput)} | **{p_ratio:.2f}** | "
+        f"{p_ours.p50_ms:.1f} / {p_ours.p99_ms:.1f} | {p_min.p50_ms:.1f} / {p_min.p99_ms:.1f} | "
+        f"{server_cpu_ms(p_ours):.2f} ms / {server_cpu_ms(p_min):.2f} ms | "
+        f"{p_ours.cpu_cores['load generator']:.2f} · {p_min.cpu_cores['load generator']:.2f} |",
+        f"| wrk, {CLIENTS} connections | {_f(o.throughput)} / {_f(m.throughput)} | **{wrk_run.ratio:.2f}** | "
+        f"{o.p50_ms:.1f} / {o.p99_ms:.1f} | {m.p50_ms:.1f} / {m.p99_ms:.1f} | "
+        f"{_slice_server_cpu_ms(o):.2f} ms / {_slice_server_cpu_ms(m):.2f} ms | "
+        f"{o.cpu_cores['wrk']:.2f} · {m.cpu_cores['wrk']:.2f} |",
+        "",
+        f"With wrk: our errors {o.errors} of {o.requests:,}, the minimal endpoint's {m.errors} of {m.requests:,}; "
+        f"privacy requests stored during our measured slices {o.rows:,} against {o.ok:,} answers 200 (at most "
+        f"{CLIENTS} more per slice: requests in flight when wrk stopped); pool wrapped {o.wrapped + m.wrapped} times "
+        "(0: every delivery was new).",
+    ]
+
+
 def profile_lines(ours: intake.IntakeProfile, minimal: intake.IntakeProfile, requests: int) -> list[str]:
     lines = [f"Serial, in this process (Flask test client, no gunicorn, no contention), {requests} deliveries each:",
              "",
@@ -207,8 +299,9 @@ def config_note(plan: Plan) -> str:
     return "; ".join(f"{c.label} is {notes[c]}" for c in plan.configs if c in notes) + "."
 
 
-def render(command: str, machine: str, code: str, plan: Plan, runs: list[IntakeRun], ours_profile: intake.IntakeProfile,
-           minimal_profile: intake.IntakeProfile, compile_part: str, elapsed: float) -> str:
+def render(command: str, machine: str, code: str, plan: Plan, runs: list[IntakeRun], wrk_run: WrkRun | None,
+           ours_profile: intake.IntakeProfile, minimal_profile: intake.IntakeProfile, compile_part: str,
+           elapsed: float) -> str:
     today = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     gunicorn_line = "gunicorn " + " ".join(f'"{a}"' if "(" in a else a
                                            for a in intake.gunicorn_args(OURS, "127.0.0.1:PORT", intake.PROCFILE_CONFIG))
@@ -236,7 +329,7 @@ def render(command: str, machine: str, code: str, plan: Plan, runs: list[IntakeR
         f"two apps (both served at once, only one loaded at a time; {plan.warmup:g} s of warm-up before the first "
         f"slice, {SLICE_WARMUP:g} s before the others), so that other work on the machine weighs on both alike. "
         f"Latency is per request as the client sees it. The load generator shares the cores, so the figures are a "
-        f"floor, and more so for the minimal app.",
+        f"floor (see the cross-check with wrk below).",
         "",
         *verdict_lines(runs),
         "",
@@ -245,6 +338,8 @@ def render(command: str, machine: str, code: str, plan: Plan, runs: list[IntakeR
         "Rows / jobs include warm-up requests. CPU cores = average cores busy per process group during the measured "
         "windows (psutil); \"other processes\" is the rest of the machine (other people's tests and benchmarks), "
         "which slows both apps.",
+        "",
+        *wrk_lines(runs, wrk_run),
         "",
         *profile_lines(ours_profile, minimal_profile, plan.profile_requests),
         "",
@@ -278,13 +373,15 @@ def main(argv: list[str] | None = None) -> int:
         machine = machine_line(env)
         print(f"{machine}\nintake:", flush=True)
         runs = run_intake(env, plan)
+        wrk = wrk_load.ensure_wrk()
+        wrk_run = run_intake_wrk(env, plan, wrk) if wrk else None
         print("profiling in-process", flush=True)
         intake.reset_state(env)
         intake.seed_history(env)
         ours_profile = intake.profile_intake(env, plan.profile_requests)
         minimal_profile = intake.profile_intake(env, plan.profile_requests, minimal=True)
-    section = render(command, machine, code, plan, runs, ours_profile, minimal_profile, existing_compile_part(),
-                     time.monotonic() - began)
+    section = render(command, machine, code, plan, runs, wrk_run, ours_profile, minimal_profile,
+                     existing_compile_part(), time.monotonic() - began)
     write_readme(section)
     print(section)
     return 0

@@ -1,11 +1,11 @@
--- wrk script for bench/consent_ingestion.py: POST /proxy/consent with validly signed app-proxy queries.
+-- wrk script for the benchmarks (bench/wrk.py): POST a pool of requests made beforehand, each once.
 --
--- wrk's Lua has no HMAC, so the requests are made beforehand by the Python script, one per line of the
--- pool file: "<path and signed query>\t<X-Forwarded-For>\t<JSON body>". Thread i of n sends lines i, i+n,
--- i+2n, ... in turn (a new visitor each time), and starts over at the end of its share (counted as
--- "wrapped": the script makes the pool large enough that this does not happen in a run).
+-- wrk's Lua has no HMAC, so the Python script signs the requests and writes them one per line of the pool
+-- file: "<path and query>\t<Header: value>\t...\t<body>" (no tab or newline inside a field). Thread i of n
+-- sends lines i, i+n, i+2n, ... in turn, and starts over at the end of its share (counted as "wrapped": the
+-- script makes the pool large enough that this does not happen in a run).
 --
---   WRK_RESULT_FILE=out.json wrk -t2 -c32 -d10s -s bench/consent_wrk.lua http://127.0.0.1:PORT -- POOL_FILE 2
+--   WRK_RESULT_FILE=out.json wrk -t2 -c32 -d10s -s bench/pool_wrk.lua http://127.0.0.1:PORT -- POOL_FILE 2
 --
 -- done() writes one JSON object to $WRK_RESULT_FILE: requests, seconds, status counts, socket errors,
 -- latency percentiles (ms) and how often a thread wrapped around its share of the pool.
@@ -23,13 +23,16 @@ function init(args)
   local n = 0
   for line in io.lines(pool) do
     if n % nthreads == thread_index then
-      local a = line:find("\t", 1, true)
-      local b = line:find("\t", a + 1, true)
-      items[#items + 1] = wrk.format("POST", line:sub(1, a - 1), {
-        ["Content-Type"] = "application/json",
-        ["User-Agent"] = "Mozilla/5.0 (bench; wrk)",
-        ["X-Forwarded-For"] = line:sub(a + 1, b - 1),
-      }, line:sub(b + 1))
+      local fields = {}
+      for field in (line .. "\t"):gmatch("([^\t]*)\t") do
+        fields[#fields + 1] = field
+      end
+      local headers = {}
+      for i = 2, #fields - 1 do
+        local name, value = fields[i]:match("^([^:]+): (.*)$")
+        headers[name] = value
+      end
+      items[#items + 1] = wrk.format("POST", fields[1], headers, fields[#fields])
     end
     n = n + 1
   end
