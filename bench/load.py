@@ -406,8 +406,8 @@ def _header(command: str, began: float) -> str:
     versions = (f"Python {sys.version.split()[0]}, PostgreSQL {intake.postgres_version()}, "
                 f"gunicorn {_version('gunicorn')}, rq {_version('rq')}, locust {_version('locust')}")
     return (f"Command: `{command}` · {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC · took "
-            f"{(time.monotonic() - began) / 60:.1f} min · {readme.machine()} · {versions} · code: commit "
-            f"{_commit()}.\n\nProcesses, from the Procfile with its defaults: `{_procfile_line('web')}` "
+            f"{(time.monotonic() - began) / 60:.1f} min · {readme.machine()} · {versions} · code: "
+            f"{readme.code()}.\n\nProcesses, from the Procfile with its defaults: `{_procfile_line('web')}` "
             f"({', '.join(f'{k}={v}' for k, v in procfile_defaults().items() if k != 'PORT')}), `python -m workers` × {WORKER_PROCESSES}, `python -m workers.cron` "
             f"× 1; PostgreSQL database `bench_load`, a private redis-server, the Admin API double in the benchmark "
             f"process; {len(SHOPS)} installed shops with {CUSTOMERS_PER_SHOP} customers of {ORDERS_EACH} orders "
@@ -419,12 +419,6 @@ def _header(command: str, began: float) -> str:
 def _version(package: str) -> str:
     from importlib.metadata import version
     return version(package)
-
-
-def _commit() -> str:
-    result = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-    dirty = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True).stdout
-    return result.stdout.strip() + ("+changes" if dirty.strip() else "")
 
 
 def _endpoint_table(step: LoadStep) -> list[str]:

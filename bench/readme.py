@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 README = Path(__file__).resolve().parent / "README.md"
+ROOT = README.parent.parent
 
 
 def write_section(begin: str, end: str, section: str) -> None:
@@ -23,3 +25,12 @@ def machine() -> str:
     kib = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
                if line.startswith("MemTotal"))
     return f"{os.cpu_count()} cores, {kib // 1024 // 1024} GiB"
+
+
+def code() -> str:
+    """Which code was measured: the commit, and whether the app's own files had uncommitted changes (the
+    benchmarks' results and scripts do not count). Call it when the run starts."""
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
+    dirty = subprocess.run(["git", "status", "--porcelain", "--", "shopify_app", "workers", "migrations"], cwd=ROOT,
+                           capture_output=True, text=True).stdout
+    return f"commit {head.strip() or '?'}" + (" with uncommitted changes in the app" if dirty.strip() else "")

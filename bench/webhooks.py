@@ -22,7 +22,6 @@ import itertools
 import os
 import platform
 import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -181,14 +180,6 @@ def machine_line(env: intake.BenchEnv) -> str:
     return (f"{CORES} cores (os.cpu_count()), {mem_kb / 1024 / 1024:.1f} GiB RAM (MemTotal), "
             f"Python {platform.python_version()}, PostgreSQL {intake.postgres_version()}, Redis {redis_version}, "
             f"gunicorn {version('gunicorn')}, {platform.system()} {platform.release()}")
-
-
-def code_line() -> str:
-    """Which code was measured: the commit, and whether the app's files had uncommitted changes then."""
-    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
-    dirty = subprocess.run(["git", "status", "--porcelain", "--", "shopify_app", "workers", "migrations"], cwd=ROOT,
-                           capture_output=True, text=True).stdout
-    return f"commit {head.strip() or '?'}" + (" with uncommitted changes in the app" if dirty.strip() else "")
 
 
 def _f(value: float, digits: int = 0) -> str:
@@ -368,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
     command = ".venv/bin/python bench/webhooks.py" + (" --quick" if args.quick else "")
-    began, code = time.monotonic(), code_line()
+    began, code = time.monotonic(), readme.code()
     with intake.bench_env() as env:
         machine = machine_line(env)
         print(f"{machine}\nintake:", flush=True)
