@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import Any
 
 from flask import Flask, g
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -35,9 +35,23 @@ def get_engine(database_url: str) -> Engine:
 
 WRITE_LOCK_TIMEOUT_MS = 3000
 WRITE_STATEMENT_TIMEOUT_MS = 4000
-"""For the one-statement writes that someone waits on (a webhook delivery: Shopify gives up after 5 s; a
-shopper's consent post): waiting longer for a lock (a shop row held by ``shop/redact``'s erasure, say) is
-worse than failing, since then nothing is stored and the sender tries again after the 503."""
+"""For the writes that someone waits on (a webhook delivery: Shopify gives up after 5 s; a shopper's consent
+post): waiting longer for a lock (a shop row held by ``shop/redact``'s erasure, say) is worse than failing,
+since then nothing is stored and the sender tries again after the 503. The one-statement writes get them from
+their engine (:func:`get_autocommit_engine`), a transaction from :func:`limit_write_waits`."""
+
+
+def limit_write_waits(session: Session) -> None:
+    """Give up on the session's next transaction's lock waits and statements after the timeouts above.
+
+    PostgreSQL: transaction-local settings (``set_config(..., true)``), so the pooled connection goes back
+    unchanged; this begins the transaction. SQLite: nothing (its busy timeout already bounds the wait for the
+    write lock, and :func:`begin_write` must still come first).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT set_config('lock_timeout', :lock, true), "
+                             "set_config('statement_timeout', :statement, true)"),
+                        {"lock": f"{WRITE_LOCK_TIMEOUT_MS}ms", "statement": f"{WRITE_STATEMENT_TIMEOUT_MS}ms"})
 
 
 @lru_cache(maxsize=8)

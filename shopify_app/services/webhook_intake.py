@@ -32,7 +32,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
-from shopify_app import queue
+from shopify_app import db, queue
 from shopify_app.errors import AppError
 from shopify_app.group_commit import GroupCommit
 from shopify_app.platform.webhooks import WebhookDelivery
@@ -136,6 +136,8 @@ class WebhookIntake:
             if accepted is not None:
                 return accepted
         with self._new_session() as session:  # closing it rolls back whatever was not committed
+            # The process's other deliveries wait behind this batch: never for longer than Shopify does.
+            db.limit_write_waits(session)
             return privacy_requests.accept_deliveries(session, batch)
 
     def _queue_jobs(self, accepted: list[AcceptedDelivery]) -> None:
