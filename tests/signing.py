@@ -23,7 +23,8 @@ def sign_webhook(body: bytes, secret: str = API_SECRET) -> str:
 
 
 def webhook_headers(topic: str, body: bytes, *, shop: str, webhook_id: str | None = None,
-                    secret: str = API_SECRET, event_id: str | None = None) -> dict[str, str]:
+                    secret: str = API_SECRET, event_id: str | None = None,
+                    triggered_at: str = "2026-11-27T10:00:00.000Z") -> dict[str, str]:
     return {
         "Content-Type": "application/json",
         "X-Shopify-Topic": topic,
@@ -31,7 +32,7 @@ def webhook_headers(topic: str, body: bytes, *, shop: str, webhook_id: str | Non
         "X-Shopify-Shop-Domain": shop,
         "X-Shopify-Webhook-Id": webhook_id or str(uuid.uuid4()),
         "X-Shopify-Event-Id": event_id or str(uuid.uuid4()),
-        "X-Shopify-Triggered-At": "2026-11-27T10:00:00.000Z",
+        "X-Shopify-Triggered-At": triggered_at,
         "X-Shopify-API-Version": "2026-10",
     }
 

@@ -13,8 +13,9 @@ with one JSON parameter, run in autocommit mode, with the same outcome:
 
 Anything rarer is not handled here: then the statement stores nothing and returns None, and the caller runs
 the general path. That is a batch with another topic (``shop/redact``, ``app/uninstalled``; decided before
-any database work), an unknown shop (created by the general path, unless shop/redact erased it), or a
-``customers/redact`` for a customer whose storefront erasure awaits Shopify (the general path closes it).
+any database work), an unknown shop (the general path creates it, or stores a delivery triggered before
+shop/redact erased the shop without one), or a ``customers/redact`` for a customer whose storefront erasure
+awaits Shopify (the general path closes it).
 
 Concurrency: the deliveries are inserted ``ON CONFLICT (webhook_id) DO NOTHING`` with the ids of the requests
 they will point to (taken from the sequence), and a request is inserted only if a delivery pointing to it

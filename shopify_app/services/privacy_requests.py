@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Select, bindparam, insert, literal, select
@@ -119,11 +119,7 @@ def accept_deliveries(session: Session, deliveries: Sequence[Delivery]) -> list[
     if not fresh:  # only redeliveries: change nothing (no shop is created again after shop/redact erased it)
         session.rollback()
         return [AcceptedDelivery(seen[d.webhook_id], None, duplicate=True) for d in deliveries]
-    shop_by_domain = _shops(session, {delivery.shop_domain for delivery in fresh.values()})
-    # A shop that shop/redact erased and that has not installed the app again: its deliveries are stored (so
-    # that redeliveries stay duplicates) without a shop, and create nothing. There is no merchant to hand a
-    # report to, and nothing of the shop's left to erase: the tombstone is the proof.
-    live = {d.webhook_id: shop for d in fresh.values() if (shop := shop_by_domain[d.shop_domain]) is not None}
+    live = _live_shops(session, fresh.values())  # by webhook id; deliveries for an erased shop have none
     requests = [d for d in fresh.values() if d.topic is not Topic.APP_UNINSTALLED and d.webhook_id in live]
     keys = {d.webhook_id: _request_key(live[d.webhook_id], d) for d in requests}
     matches = _find_same_requests(session, list(keys.values()))
@@ -179,14 +175,28 @@ def accept_deliveries(session: Session, deliveries: Sequence[Delivery]) -> list[
     return results
 
 
-def _shops(session: Session, domains: set[str]) -> dict[str, Shop | None]:
-    """The shop of each domain, created if unknown; None for a shop erased by shop/redact (not reinstalled)."""
-    found: dict[str, Shop | None] = {shop.domain: shop for shop in session.scalars(_SHOPS, {"domains": list(domains)})}
-    unknown = sorted(domains - found.keys())
-    erased = shops.erased_domains(session, unknown)
-    for domain in unknown:
-        found[domain] = None if domain in erased else shops.get_or_create_shop(session, domain)
-    return found
+def _live_shops(session: Session, deliveries: Iterable[Delivery]) -> dict[str, Shop]:
+    """The shop of each delivery, by webhook id, created if unknown; none for a delivery that Shopify triggered
+    before shop/redact erased its shop, if the shop has not installed the app again since (no row).
+
+    Such a delivery is stored without a shop, so that its redeliveries stay duplicates, and creates nothing:
+    there is no merchant to hand a report to and nothing of the shop's left to erase (its tombstone is the
+    proof). One triggered after the erasure comes from a shop that installed the app again, and may arrive
+    before the merchant first opens it (which creates the row): the shop is created as for any unknown one.
+    """
+    deliveries = list(deliveries)
+    domains = {delivery.shop_domain for delivery in deliveries}
+    found = {shop.domain: shop for shop in session.scalars(_SHOPS, {"domains": list(domains)})}
+    erased_at = shops.erasure_times(session, sorted(domains - found.keys()))
+
+    def before_erasure(delivery: Delivery) -> bool:
+        at = erased_at.get(delivery.shop_domain)
+        return at is not None and (delivery.triggered_at is None or delivery.triggered_at <= at)
+
+    kept = [delivery for delivery in deliveries if not before_erasure(delivery)]
+    for domain in sorted({delivery.shop_domain for delivery in kept} - found.keys()):
+        found[domain] = shops.get_or_create_shop(session, domain)
+    return {delivery.webhook_id: found[delivery.shop_domain] for delivery in kept}
 
 
 def _request_key(shop: Shop, delivery: Delivery) -> RequestKey:

@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -28,14 +28,15 @@ def find_shop(session: Session, domain: str) -> Shop | None:
     return session.scalars(select(Shop).where(Shop.domain == domain)).one_or_none()
 
 
-def erased_domains(session: Session, domains: Sequence[str]) -> set[str]:
-    """Those of ``domains`` whose data shop/redact erased (they have a tombstone)."""
+def erasure_times(session: Session, domains: Sequence[str]) -> dict[str, dt.datetime]:
+    """When shop/redact last erased each of ``domains`` that has a tombstone."""
     by_hash = {domain_hash(domain): domain for domain in domains}
     if not by_hash:
-        return set()
-    hashes = session.scalars(select(ShopTombstone.shop_domain_hash)
-                             .where(ShopTombstone.shop_domain_hash.in_(list(by_hash))))
-    return {by_hash[h] for h in hashes}
+        return {}
+    rows = session.execute(select(ShopTombstone.shop_domain_hash, func.max(ShopTombstone.redacted_at))
+                           .where(ShopTombstone.shop_domain_hash.in_(list(by_hash)))
+                           .group_by(ShopTombstone.shop_domain_hash))
+    return {by_hash[hashed]: redacted_at for hashed, redacted_at in rows}
 
 
 def get_or_create_shop(session: Session, domain: str) -> Shop:

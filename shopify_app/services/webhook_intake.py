@@ -136,7 +136,8 @@ class WebhookIntake:
             if accepted is not None:
                 return accepted
         with self._new_session() as session:  # closing it rolls back whatever was not committed
-            # The process's other deliveries wait behind this batch: never for longer than Shopify does.
+            # The process's other deliveries wait behind this batch: not for as long as a row stays held (each
+            # lock wait gives up after db.WRITE_LOCK_TIMEOUT_MS; then 503, and Shopify delivers again).
             db.limit_write_waits(session)
             return privacy_requests.accept_deliveries(session, batch)
 

@@ -216,29 +216,49 @@ def test_shop_redact_leaves_only_a_tombstone_and_is_idempotent(install_shop, pos
     assert db_session.scalar(select(func.count()).select_from(PrivacyRequest)) == 0
 
 
-def test_deliveries_for_an_erased_shop_store_nothing_until_it_installs_again(
+def shopify_time(moment: dt.datetime) -> str:
+    """``X-Shopify-Triggered-At`` for ``moment``."""
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def test_deliveries_triggered_before_a_shop_was_erased_store_nothing(
         install_shop, post_webhook, run_worker, db_session, redis_conn):
     install_shop()
     post_webhook("shop/redact", load_sample("shop_redact"))
     run_worker()
-    later = {"customers/redact": load_sample("customers_redact"), "customers/data_request": data_request_body(),
-             "app/uninstalled": load_sample("app_uninstalled"), "shop/redact": load_sample("shop_redact")}
-    for topic, body in later.items():  # new webhook ids, after the shop's data was erased
-        assert post_webhook(topic, body, webhook_id=f"late-{topic}").status_code == 200
-    assert post_webhook("customers/redact", load_sample("customers_redact"),
-                        webhook_id="late-customers/redact").status_code == 200  # and a redelivery
+    before = shopify_time(dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5))  # sent late, or retried
+    late = {"customers/redact": load_sample("customers_redact"), "customers/data_request": data_request_body(),
+            "app/uninstalled": load_sample("app_uninstalled"), "shop/redact": load_sample("shop_redact")}
+    for topic, body in late.items():  # new webhook ids, delivered after the shop's data was erased
+        assert post_webhook(topic, body, webhook_id=f"late-{topic}", triggered_at=before).status_code == 200
+    assert post_webhook("customers/redact", load_sample("customers_redact"), webhook_id="late-customers/redact",
+                        triggered_at=before).status_code == 200  # and a redelivery
 
     db_session.rollback()  # a fresh snapshot: SQLite transactions see the state at their start
     for model in (Shop, ShopSettings, PrivacyRequest, AuditEntry):
         assert db_session.scalar(select(func.count()).select_from(model)) == 0, model
     assert db_session.scalar(select(func.count()).select_from(ShopTombstone)) == 1
-    late = db_session.scalars(select(WebhookDelivery).where(WebhookDelivery.webhook_id.like("late-%"))).all()
-    assert sorted(d.topic for d in late) == sorted(later)  # stored once each, so redeliveries stay duplicates
-    assert all(d.shop_id is None and d.privacy_request_id is None for d in late)
+    stored = db_session.scalars(select(WebhookDelivery).where(WebhookDelivery.webhook_id.like("late-%"))).all()
+    assert sorted(d.topic for d in stored) == sorted(late)  # stored once each, so redeliveries stay duplicates
+    assert all(d.shop_id is None and d.privacy_request_id is None for d in stored)
     assert all(queue.get_queue(redis_conn, name).count == 0 for name in queue.QUEUE_NAMES)  # no job
 
-    install_shop()  # the merchant installs the app again: a shop like any other
-    assert post_webhook("customers/redact", load_sample("customers_redact")).status_code == 200
+    install_shop()  # the merchant installs the app again: a shop like any other, whenever Shopify triggered it
+    assert post_webhook("customers/redact", load_sample("customers_redact"), triggered_at=before).status_code == 200
     run_worker()
     [privacy_request] = requests_in(db_session)
     assert (privacy_request.kind, privacy_request.status) == ("customer_redact", "completed")
+
+
+def test_a_delivery_triggered_after_the_erasure_is_a_shop_that_installed_again(
+        install_shop, post_webhook, run_worker, db_session):
+    """Installed again, and a delivery arrives before the merchant opens the app (which creates the shop row)."""
+    install_shop()
+    post_webhook("shop/redact", load_sample("shop_redact"))
+    run_worker()
+    after = shopify_time(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1))
+    assert post_webhook("customers/data_request", data_request_body(), triggered_at=after).status_code == 200
+    run_worker()
+    [privacy_request] = requests_in(db_session)
+    assert (privacy_request.kind, privacy_request.status) == ("data_request", "completed")
+    assert db_session.scalar(select(func.count()).select_from(Shop)) == 1
