@@ -130,8 +130,8 @@ class WrkRun:
 def run_intake_wrk(env: intake.BenchEnv, plan: Plan, wrk: str) -> WrkRun:
     """The Procfile's configuration again, the same slices, loaded by wrk instead of the Python generator.
 
-    The Python generator takes about a third of the machine, as much for either app, which narrows the gap
-    between them; wrk takes a few hundredths of a core, so this is closer to the servers' own ratio.
+    The Python generator takes about a third of the machine, as much for either app, and delays the thread
+    hand-offs of ours; wrk takes a few hundredths of a core, so this is closer to the servers' own ratio.
     """
     intake.reset_state(env)
     intake.seed_history(env)
@@ -245,7 +245,7 @@ def wrk_lines(runs: list[IntakeRun], wrk_run: WrkRun | None) -> list[str]:
         f"Cross-check, {config.label} only: the same slices again, loaded by {wrk_run.wrk_version} instead "
         f"({CLIENTS} connections, one thread; `bench/pool_wrk.lua` sends requests signed beforehand by "
         "`bench/wrk.py`, each once). The Python generator above takes about a third of the two cores, as much "
-        "for either app, which narrows the gap between them; wrk takes a few hundredths of a core, so this is "
+        "for either app, and delays the thread hand-offs of ours; wrk takes a few hundredths of a core, so this is "
         "closer to the servers' own ratio. wrk keeps no samples: its p50 is the median slice's, its p99 the worst "
         "slice's (the Python generator's are over all requests).",
         "",
