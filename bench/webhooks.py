@@ -207,7 +207,7 @@ def intake_table(runs: list[IntakeRun]) -> list[str]:
     return lines
 
 
-def server_cpu_ms(result: intake.LoadResult) -> float:
+def server_cpu_ms(result: intake.LoadResult | wrk_load.Slice) -> float:
     """CPU spent per delivery by gunicorn, PostgreSQL and Redis together (ms)."""
     cpu = result.cpu_cores
     return (cpu["gunicorn"] + cpu["postgres"] + cpu["redis"]) / result.throughput * 1000 if result.throughput else 0.0
@@ -226,11 +226,6 @@ def verdict_lines(runs: list[IntakeRun]) -> list[str]:
                      f"{'yes' if ours.p99_ms < P99_TARGET_MS else 'no'} | "
                      f"{server_cpu_ms(ours):.2f} ms / {server_cpu_ms(minimal):.2f} ms |")
     return lines
-
-
-def _slice_server_cpu_ms(result: wrk_load.Slice) -> float:
-    cpu = result.cpu_cores
-    return (cpu["gunicorn"] + cpu["postgres"] + cpu["redis"]) / result.throughput * 1000 if result.throughput else 0.0
 
 
 def wrk_lines(runs: list[IntakeRun], wrk_run: WrkRun | None) -> list[str]:
@@ -258,7 +253,7 @@ def wrk_lines(runs: list[IntakeRun], wrk_run: WrkRun | None) -> list[str]:
         f"{p_ours.cpu_cores['load generator']:.2f} · {p_min.cpu_cores['load generator']:.2f} |",
         f"| wrk, {CLIENTS} connections | {_f(o.throughput)} / {_f(m.throughput)} | **{wrk_run.ratio:.2f}** | "
         f"{o.p50_ms:.1f} / {o.p99_ms:.1f} | {m.p50_ms:.1f} / {m.p99_ms:.1f} | "
-        f"{_slice_server_cpu_ms(o):.2f} ms / {_slice_server_cpu_ms(m):.2f} ms | "
+        f"{server_cpu_ms(o):.2f} ms / {server_cpu_ms(m):.2f} ms | "
         f"{o.cpu_cores['wrk']:.2f} · {m.cpu_cores['wrk']:.2f} |",
         "",
         f"With wrk: our errors {o.errors} of {o.requests:,}, the minimal endpoint's {m.errors} of {m.requests:,}; "

@@ -133,8 +133,8 @@ def accept_deliveries(session: Session, deliveries: Sequence[Delivery]) -> list[
     inserted = db.insert_many_unless_exist(session, WebhookDelivery, [
         {"webhook_id": d.webhook_id, "event_id": d.event_id, "topic": d.topic.value,
          "shop_id": live[d.webhook_id].id if d.webhook_id in live else None, "triggered_at": d.triggered_at,
-         "api_version": d.api_version,
-         "received_at": now, "privacy_request_id": matches[keys[d.webhook_id]].id if d.webhook_id in keys else None}
+         "api_version": d.api_version, "received_at": now,
+         "privacy_request_id": matches[keys[d.webhook_id]].id if d.webhook_id in keys else None}
         for d in fresh.values()], unique="webhook_id")
     if inserted != set(fresh):
         raise ConcurrentDelivery()
