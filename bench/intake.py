@@ -240,6 +240,19 @@ class Gunicorn:
                 time.sleep(0.2)
         raise RuntimeError("gunicorn did not become ready")
 
+    def connections_per_worker(self) -> list[int]:
+        """Established client connections per worker process, busiest first. The workers share one listening
+        socket, and a keep-alive connection stays with whichever worker accepted it."""
+        assert self.process is not None
+        counts = []
+        for worker in psutil.Process(self.process.pid).children():
+            try:
+                counts.append(sum(1 for c in worker.net_connections("tcp")
+                                  if c.status == psutil.CONN_ESTABLISHED and c.laddr.port == self.port))
+            except psutil.Error:
+                counts.append(0)
+        return sorted(counts, reverse=True)
+
     def pids(self) -> list[int]:
         assert self.process is not None
         return [self.process.pid, *(c.pid for c in psutil.Process(self.process.pid).children(recursive=True))]
@@ -406,12 +419,14 @@ def webhook_request(secret: str, client_index: int) -> Request:
 
 
 def run_load(url: str, secret: str, server_pids: list[int], redis_pid: int, *, clients: int, warmup: float,
-             duration: float, make_request: Callable[[str, int], Request] = webhook_request) -> LoadResult:
+             duration: float, make_request: Callable[[str, int], Request] = webhook_request,
+             midway: Callable[[], None] | None = None) -> LoadResult:
     """``clients`` threads, each with a keep-alive ``httpx.Client``, post deliveries back to back.
 
     Requests that start during the first ``warmup`` seconds are not counted; the
     window lasts ``duration`` seconds. Each request carries a new customer id, so
-    every delivery creates a privacy request and queues a job.
+    every delivery creates a privacy request and queues a job. ``midway`` is called
+    once, halfway through the window (to look at the servers under load).
     """
     start = time.monotonic() + 0.5
     window_start, window_end = start + warmup, start + warmup + duration
@@ -439,6 +454,9 @@ def run_load(url: str, secret: str, server_pids: list[int], redis_pid: int, *, c
         thread.start()
     time.sleep(max(0.0, window_start - time.monotonic()))
     meter.append(_CpuMeter({"gunicorn": server_pids, "redis": [redis_pid], "load generator": [process.pid]}))
+    if midway is not None:
+        time.sleep(max(0.0, window_start + duration / 2 - time.monotonic()))
+        midway()
     time.sleep(max(0.0, window_end - time.monotonic()))
     cpu = meter[0].stop()
     for thread in threads:

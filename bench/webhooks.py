@@ -22,9 +22,11 @@ import itertools
 import os
 import platform
 import re
+import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,11 +65,25 @@ CORES = os.cpu_count() or 1
 # The Procfile's configuration is the headline; sync workers (2 x cores + 1, gunicorn's advice for them) for
 # comparison with the earlier runs.
 SYNC_CONFIG = intake.Config("sync", 2 * CORES + 1)
-FULL = Plan(warmup=3, duration=40, slices=8, quiet_wait=30, configs=(intake.PROCFILE_CONFIG, SYNC_CONFIG),
+FULL = Plan(warmup=3, duration=40, slices=20, quiet_wait=30, configs=(intake.PROCFILE_CONFIG, SYNC_CONFIG),
             profile_requests=1000)
 QUICK = Plan(warmup=1, duration=6, slices=2, quiet_wait=5, configs=(intake.PROCFILE_CONFIG,), profile_requests=200)
-SLICE_WARMUP = 1.0
+SLICE_WARMUP = 0.5
+CONCENTRATED = 12  # a slice whose busiest worker holds at least this many of the CLIENTS connections
+WRK_WARMUP = 1.0  # wrk runs whole seconds
 WRK_MAX_RATE = 6000  # requests signed per second of a wrk slice: more than wrk can send (it sends each once)
+
+
+@dataclasses.dataclass
+class Slices:
+    """One app's slices in one run, in order: throughput, and how many of the connections the busiest gunicorn
+    worker held (sampled halfway through the slice)."""
+
+    throughputs: list[float] = dataclasses.field(default_factory=list)
+    busiest: list[int] = dataclasses.field(default_factory=list)
+
+    def sampler(self, server: intake.Gunicorn) -> Callable[[], None]:
+        return lambda: self.busiest.append(max(server.connections_per_worker(), default=0))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,6 +93,7 @@ class IntakeRun:
     result: intake.LoadResult
     rows: int
     jobs: int
+    slices: Slices
     deliveries_per_commit: float | None = None  # ours only
 
 
@@ -91,6 +108,7 @@ def run_intake(env: intake.BenchEnv, plan: Plan) -> list[IntakeRun]:
         intake.reset_state(env)
         intake.seed_history(env)
         parts: dict[str, list[intake.LoadResult]] = {OURS: [], MINIMAL: []}
+        slices = {OURS: Slices(), MINIMAL: Slices()}
         transactions = deliveries = 0  # during our slices
         with intake.Gunicorn(OURS, config, env) as ours, intake.Gunicorn(MINIMAL, config, env) as minimal:
             servers = {OURS: ours, MINIMAL: minimal}
@@ -101,7 +119,9 @@ def run_intake(env: intake.BenchEnv, plan: Plan) -> list[IntakeRun]:
                     before = intake.write_counters(env)
                     parts[app].append(intake.run_load(
                         server.url, env.api_secret, server.pids(), _pid(env), clients=CLIENTS,
-                        warmup=plan.warmup if index == 0 else SLICE_WARMUP, duration=plan.duration / plan.slices))
+                        warmup=plan.warmup if index == 0 else SLICE_WARMUP, duration=plan.duration / plan.slices,
+                        midway=slices[app].sampler(server)))
+                    slices[app].throughputs.append(parts[app][-1].throughput)
                     if app == OURS:
                         after = intake.write_counters(env)
                         transactions += after[0] - before[0]
@@ -109,7 +129,7 @@ def run_intake(env: intake.BenchEnv, plan: Plan) -> list[IntakeRun]:
         rows, our_jobs = intake.count_effects(env, "privacy")
         for app, jobs in ((OURS, our_jobs), (MINIMAL, intake.count_effects(env, "minimal")[1])):
             result = intake.LoadResult.merge(parts[app])
-            runs.append(IntakeRun(app, config, result, rows if app == OURS else 0, jobs,
+            runs.append(IntakeRun(app, config, result, rows if app == OURS else 0, jobs, slices[app],
                                   deliveries / transactions if app == OURS and transactions else None))
             print(f"  {app} {config.label}: {result.throughput:.0f} req/s, p99 {result.p99_ms:.0f} ms, "
                   f"errors {result.errors}, other load {result.disturbance:.2f} cores", flush=True)
@@ -121,6 +141,7 @@ class WrkRun:
     ours: wrk_load.Slice
     minimal: wrk_load.Slice
     wrk_version: str
+    slices: dict[str, Slices]
 
     @property
     def ratio(self) -> float:
@@ -130,12 +151,15 @@ class WrkRun:
 def run_intake_wrk(env: intake.BenchEnv, plan: Plan, wrk: str) -> WrkRun:
     """The Procfile's configuration again, the same slices, loaded by wrk instead of the Python generator.
 
-    The Python generator takes about a third of the machine, as much for either app, and delays the thread
-    hand-offs of ours; wrk takes a few hundredths of a core, so this is closer to the servers' own ratio.
+    The Python generator takes about a third of the machine, as much for either app; wrk takes a few
+    hundredths of a core. But wrk opens its connections at once, and the gunicorn worker that wakes first
+    accepts most of them: that slows the minimal endpoint (one GIL) and not ours (bigger batches), so this
+    ratio is the higher one (see :func:`spread_lines`).
     """
     intake.reset_state(env)
     intake.seed_history(env)
     parts: dict[str, list[wrk_load.Slice]] = {OURS: [], MINIMAL: []}
+    slices = {OURS: Slices(), MINIMAL: Slices()}
     shop_index = itertools.count()
 
     def make_request() -> intake.Request:
@@ -154,9 +178,11 @@ def run_intake_wrk(env: intake.BenchEnv, plan: Plan, wrk: str) -> WrkRun:
                 server = servers[app]
                 parts[app].append(wrk_load.run(
                     wrk, server.url, make_request, {"gunicorn": server.pids(), "redis": [_pid(env)]},
-                    connections=CLIENTS, threads=1, warmup=SLICE_WARMUP, duration=plan.duration / plan.slices,
-                    workdir=Path(workdir), rows_counter=received if app == OURS else None, max_rate=WRK_MAX_RATE))
-    run = WrkRun(wrk_load.merge(parts[OURS]), wrk_load.merge(parts[MINIMAL]), wrk_load.version(wrk))
+                    connections=CLIENTS, threads=1, warmup=WRK_WARMUP, duration=plan.duration / plan.slices,
+                    workdir=Path(workdir), rows_counter=received if app == OURS else None, max_rate=WRK_MAX_RATE,
+                    midway=slices[app].sampler(server)))
+                slices[app].throughputs.append(parts[app][-1].throughput)
+    run = WrkRun(wrk_load.merge(parts[OURS]), wrk_load.merge(parts[MINIMAL]), wrk_load.version(wrk), slices)
     for app, result in ((OURS, run.ours), (MINIMAL, run.minimal)):
         print(f"  {app} wrk {config.label}: {result.throughput:.0f} req/s, p99 {result.p99_ms:.0f} ms, "
               f"errors {result.errors}, wrapped {result.wrapped}", flush=True)
@@ -240,8 +266,9 @@ def wrk_lines(runs: list[IntakeRun], wrk_run: WrkRun | None) -> list[str]:
         f"Cross-check, {config.label} only: the same slices again, loaded by {wrk_run.wrk_version} instead "
         f"({CLIENTS} connections, one thread; `bench/pool_wrk.lua` sends requests signed beforehand by "
         "`bench/wrk.py`, each once). The Python generator above takes about a third of the two cores, as much "
-        "for either app, and delays the thread hand-offs of ours; wrk takes a few hundredths of a core, so this is "
-        "closer to the servers' own ratio. wrk keeps no samples: its p50 is the median slice's, its p99 the worst "
+        "for either app; wrk takes a few hundredths of a core, but it opens its connections all at once, and one "
+        "gunicorn worker usually accepts most of them, which slows the minimal endpoint and not ours (the slices "
+        "below), so its ratio flatters ours. wrk keeps no samples: its p50 is the median slice's, its p99 the worst "
         "slice's (the Python generator's are over all requests).",
         "",
         "| load generator | ours / minimal throughput | ratio | ours p50 / p99 ms | minimal p50 / p99 ms "
@@ -261,6 +288,43 @@ def wrk_lines(runs: list[IntakeRun], wrk_run: WrkRun | None) -> list[str]:
         f"{CLIENTS} more per slice: requests in flight when wrk stopped); pool wrapped {o.wrapped + m.wrapped} times "
         "(0: every delivery was new).",
     ]
+
+
+def spread_lines(runs: list[IntakeRun], wrk_run: WrkRun | None) -> list[str]:
+    """How much single slices varied, and the main reason: where gunicorn put the connections."""
+    config = intake.PROCFILE_CONFIG
+    loads = [(f"Python, {CLIENTS} threads", {r.app: r.slices for r in runs if r.config == config})]
+    if wrk_run is not None:
+        loads.append((f"wrk, {CLIENTS} connections", wrk_run.slices))
+
+    def mean_where(slices: Slices, concentrated: bool) -> str:
+        values = [t for t, b in zip(slices.throughputs, slices.busiest, strict=True)
+                  if (b >= CONCENTRATED) == concentrated]
+        return f"{_f(statistics.fmean(values))} ({len(values)})" if values else "none"
+
+    lines = [
+        f"Slices, {config.label}. The workers share one listening socket, a keep-alive connection stays with the "
+        "worker that accepted it, and whichever worker wakes first accepts most of a slice's new connections; "
+        "the busiest worker's share was sampled halfway through each slice. A process's threads share one GIL: "
+        "the minimal endpoint serves fewest requests when one worker holds most connections, while ours then "
+        "forms bigger batches. So single slices vary a lot, and the ratios above are over all "
+        f"{len(loads[0][1][OURS].throughputs)} slices per app (each slice opens new connections).",
+        "",
+        "| load generator | ratio of adjacent slices: min · median · max | busiest worker's connections: median "
+        f"(range) | ours, req/s: busiest ≥ {CONCENTRATED} / fewer (slices) | minimal, req/s: busiest ≥ "
+        f"{CONCENTRATED} / fewer (slices) |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for label, by_app in loads:
+        ours, minimal = by_app[OURS], by_app[MINIMAL]
+        ratios = sorted(o / m for o, m in zip(ours.throughputs, minimal.throughputs, strict=True) if m)
+        busiest = ours.busiest + minimal.busiest
+        lines.append(
+            f"| {label} | {ratios[0]:.2f} · {statistics.median(ratios):.2f} · {ratios[-1]:.2f} | "
+            f"{statistics.median(busiest):g} of {CLIENTS} ({min(busiest)}–{max(busiest)}) | "
+            f"{mean_where(ours, True)} / {mean_where(ours, False)} | "
+            f"{mean_where(minimal, True)} / {mean_where(minimal, False)} |")
+    return lines
 
 
 def profile_lines(ours: intake.IntakeProfile, minimal: intake.IntakeProfile, requests: int) -> list[str]:
@@ -326,6 +390,8 @@ def render(command: str, machine: str, code: str, plan: Plan, runs: list[IntakeR
         "which slows both apps.",
         "",
         *wrk_lines(runs, wrk_run),
+        "",
+        *spread_lines(runs, wrk_run),
         "",
         *profile_lines(ours_profile, minimal_profile, plan.profile_requests),
         "",

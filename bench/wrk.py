@@ -79,9 +79,11 @@ def write_pool(path: Path, make_request: Callable[[], intake.Request], count: in
 
 def run(wrk: str, url: str, make_request: Callable[[], intake.Request], groups: dict[str, list[int]], *,
         connections: int, threads: int, warmup: float, duration: float, workdir: Path,
-        rows_counter: Callable[[], int] | None = None, max_rate: int = 8000) -> Slice:
+        rows_counter: Callable[[], int] | None = None, max_rate: int = 8000,
+        midway: Callable[[], None] | None = None) -> Slice:
     """A warm-up run, then the measured one, each with a new pool of ``max_rate`` requests per second (more
-    than wrk can send); CPU is measured while wrk sends (it reads its pool first)."""
+    than wrk can send); CPU is measured while wrk sends (it reads its pool first). ``midway`` is called once,
+    halfway through the measured run."""
     pool, result = workdir / "pool.tsv", workdir / "result.json"
     success = make_request()[3]
     rows = 0
@@ -98,6 +100,9 @@ def run(wrk: str, url: str, make_request: Callable[[], intake.Request], groups: 
             began = time.monotonic()
             time.sleep(0.4)
             meter = intake._CpuMeter({**groups, "wrk": [process.pid]})  # noqa: SLF001
+            if midway is not None:
+                time.sleep(max(0.0, seconds / 2 - (time.monotonic() - began)))
+                midway()
             time.sleep(max(0.5, seconds - 0.6 - (time.monotonic() - began)))
             cpu = meter.stop()
         out, _ = process.communicate(timeout=seconds + 60)
