@@ -5,9 +5,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import string
 import time
 
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from shopify_app.platform.signatures import (
@@ -70,6 +71,15 @@ def _sign(body: bytes, secret: str) -> str:
     return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
 
 
+def _hmac_key(secret: str) -> bytes:
+    """The key HMAC-SHA256 really uses (RFC 2104): one longer than the 64-byte block is hashed first, and then
+    every key is padded with zero bytes to the block, so "k" and "k\\x00" are one key and give one MAC."""
+    key = secret.encode()
+    if len(key) > hashlib.sha256().block_size:
+        key = hashlib.sha256(key).digest()
+    return key.ljust(hashlib.sha256().block_size, b"\x00")
+
+
 @settings(max_examples=200, deadline=None)
 @given(body=st.binary(max_size=512), flip=st.integers(min_value=0), secret=st.text(min_size=1, max_size=40))
 def test_any_change_to_the_body_is_rejected(body: bytes, flip: int, secret: str):
@@ -87,8 +97,28 @@ def test_any_other_header_is_rejected(body: bytes, header: str):
         assert not verify_webhook_hmac(body, header, ["secret"])
 
 
+@settings(max_examples=200, deadline=None)
+@given(body=st.binary(max_size=256), position=st.integers(min_value=0, max_value=43),
+       replacement=st.sampled_from(string.ascii_letters + string.digits + "+/="))
+def test_the_real_header_with_one_character_changed_is_rejected(body: bytes, position: int, replacement: str):
+    # Random strings (above) almost never come near the real header; these differ from it in one character only.
+    real = _sign(body, "secret")
+    assume(real[position] != replacement)
+    assert verify_webhook_hmac(body, real, ["secret"])
+    assert not verify_webhook_hmac(body, real[:position] + replacement + real[position + 1:], ["secret"])
+
+
+def test_the_real_header_shortened_lengthened_or_recased_is_rejected():
+    body = b'{"shop_id": 1}'
+    real = _sign(body, "secret")
+    assert verify_webhook_hmac(body, real, ["secret"])
+    for near in (real[:-1], real.rstrip("="), real + "=", real + "A", real.swapcase(), real.encode().hex()):
+        assert not verify_webhook_hmac(body, near, ["secret"]), near
+
+
 @settings(max_examples=100, deadline=None)
 @given(body=st.binary(max_size=256), secret=st.text(min_size=1, max_size=40), other=st.text(min_size=1, max_size=40))
 def test_any_other_secret_is_rejected(body: bytes, secret: str, other: str):
-    if secret != other:
-        assert not verify_webhook_hmac(body, _sign(body, other), [secret])
+    # Not merely `secret != other`: st.text generates "k" and "k\x00", which HMAC treats as one key.
+    assume(_hmac_key(secret) != _hmac_key(other))
+    assert not verify_webhook_hmac(body, _sign(body, other), [secret])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -76,6 +77,73 @@ def test_previous_secret_is_accepted_while_rotating(post_webhook, db_session):
 def test_malformed_body_gets_400_and_stores_nothing(topic, body, post_webhook, db_session):
     assert post_webhook(topic, body).status_code == 400
     assert count(db_session, WebhookDelivery) == 0 and count(db_session, PrivacyRequest) == 0
+
+
+def sample_with(name: str, **changes: Any) -> bytes:
+    """A sample body with some top-level fields replaced."""
+    return json_body({**json.loads(load_sample(name)), **changes})
+
+
+@pytest.mark.parametrize("topic,body", [
+    ("customers/data_request", sample_with("customers_data_request", customer={"id": 2**63})),
+    ("customers/redact", sample_with("customers_redact", customer={"id": 0})),
+    ("customers/data_request", sample_with("customers_data_request", data_request={"id": "r" * 65})),
+    ("customers/data_request", sample_with("customers_data_request", orders_requested=[1, 2**63])),
+    ("customers/redact", sample_with("customers_redact", orders_to_redact=[2**63])),
+    ("customers/redact", sample_with("customers_redact", orders_to_redact=[-1])),
+    ("shop/redact", sample_with("shop_redact", shop_id=2**63)),
+    ("customers/redact", sample_with("customers_redact", customer={"id": 1, "email": "a" * 321})),
+    ("customers/redact", sample_with("customers_redact", customer={"id": 1, "phone": "1" * 65})),
+    # PostgreSQL refuses NUL in text, and no database stores a lone surrogate: both would be a 503, not a 400.
+    ("customers/redact", sample_with("customers_redact", customer={"id": 1, "email": "a\x00@example.com"})),
+    ("customers/data_request", sample_with("customers_data_request", data_request={"id": "\udcff"})),
+])
+def test_values_the_database_cannot_store_get_400_and_store_nothing(topic, body, post_webhook, db_session):
+    assert post_webhook(topic, body).status_code == 400
+    assert count(db_session, WebhookDelivery) == 0 and count(db_session, PrivacyRequest) == 0
+
+
+@pytest.mark.parametrize("header,value", [
+    ("X-Shopify-Webhook-Id", "w" * 129),
+    ("X-Shopify-Event-Id", "e" * 129),
+    ("X-Shopify-API-Version", "2026-10" + "x" * 10),
+    ("X-Shopify-Triggered-At", "2026-11-27T10:00:00." + "0" * 100 + "Z"),
+])
+def test_over_long_headers_get_400_and_store_nothing(header, value, client, db_session):
+    body = load_sample("customers_redact")
+    headers = {**webhook_headers("customers/redact", body, shop=DEMO_SHOP), header: value}
+    assert client.post("/webhooks/customers/redact", content=body, headers=headers).status_code == 400
+    assert count(db_session, WebhookDelivery) == 0 and count(db_session, PrivacyRequest) == 0
+
+
+def test_values_at_the_limits_are_stored(client, db_session):
+    body = sample_with("customers_data_request", shop_id=2**63 - 1, data_request={"id": "r" * 64},
+                       orders_requested=[1, 2**63 - 1],
+                       customer={"id": 2**63 - 1, "email": "a" * 320, "phone": "1" * 64})
+    headers = {**webhook_headers("customers/data_request", body, shop=DEMO_SHOP, webhook_id="w" * 128,
+                                 event_id="e" * 128, triggered_at="9999-12-31T23:59:59-01:00"),
+               "X-Shopify-API-Version": "v" * 16}
+    assert client.post("/webhooks/customers/data_request", content=body, headers=headers).status_code == 200
+    request = db_session.scalars(select(PrivacyRequest)).one()
+    assert (request.customer_id, request.shopify_request_id) == (2**63 - 1, "r" * 64)
+    assert request.orders_requested == [1, 2**63 - 1]
+    delivery = db_session.scalars(select(WebhookDelivery)).one()
+    assert (delivery.webhook_id, delivery.event_id, delivery.api_version) == ("w" * 128, "e" * 128, "v" * 16)
+    assert delivery.triggered_at is None  # in UTC it is past year 9999: unknown, like any unreadable timestamp
+
+
+@pytest.mark.parametrize("body", [b"not json", b"[1, 2]", json_body({"shop_id": "x", "customer": []}), b"\xff"])
+@pytest.mark.parametrize("tamper", ["missing", "wrong-secret"])
+def test_hmac_is_verified_before_anything_is_parsed(body, tamper, client, db_session):
+    """A malformed body or header that is not signed is a 401, never a 400 that would tell the sender what we
+    parse."""
+    headers = {**webhook_headers("customers/redact", body, shop=DEMO_SHOP, secret="another-secret"),
+               "X-Shopify-Event-Id": "e" * 129}
+    if tamper == "missing":
+        del headers["X-Shopify-Hmac-Sha256"]
+    assert client.post("/webhooks/customers/redact", content=body, headers=headers).status_code == 401
+    assert count(db_session, WebhookDelivery) == 0 and count(db_session, PrivacyRequest) == 0
+    assert count(db_session, Shop) == 0
 
 
 def test_topic_header_must_match_the_path(client, db_session):
