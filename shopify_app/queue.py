@@ -62,6 +62,13 @@ def connect(redis_url: str) -> Redis:
     return Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=30)
 
 
+@functools.cache
+def shared_connection(redis_url: str) -> Redis:
+    """One client per URL for a process's jobs: a client made per job stays alive in :func:`get_queue`'s
+    cache, each with its own pool of connections."""
+    return connect(redis_url)
+
+
 def init_app(app: Flask) -> None:
     app.extensions[EXTENSION_KEY] = connect(app.config["SETTINGS"].redis_url)
 

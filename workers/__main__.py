@@ -8,32 +8,114 @@ crash, matters little here: a job that dies with its process is found by the swe
 older than the longest timeout) and queued again, which is also what happens when a forking worker's
 machine is lost. Job timeouts still hold (RQ's SIGALRM death penalty runs in the main thread).
 
-Options: ``--burst`` to stop when the queues are empty, ``--fork`` for RQ's forking worker.
+A Redis outage does not end the process. While Redis is down at start, or when an outage ends RQ's work
+loop, it waits (1 s, doubling up to ``--max-retry-delay`` seconds) and starts again, the sweep included,
+so the sweep runs once Redis is back, before the worker takes jobs. SIGTERM or SIGINT stops it at any
+point. (An outage while the worker waits for a job is RQ's own to ride out: it retries the dequeue.)
+
+Options: ``--burst`` to stop when the queues are empty, ``--fork`` for RQ's forking worker,
+``--max-retry-delay SECONDS`` (default 15).
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
+import time
+from types import FrameType
 
 from redis.exceptions import RedisError
 from rq import Worker
+from rq.exceptions import StopRequested
 from rq.serializers import JSONSerializer
-from rq.worker import SimpleWorker
+from rq.worker import BaseWorker, SimpleWorker
 
 from shopify_app import queue
 from shopify_app.errors import ConfigurationError
 from shopify_app.settings import Settings
 from workers import context
+from workers.cron import add_retry_option, retry_delays
 from workers.job_logging import configure_logging
 from workers.maintenance import sweep_pending_requests
+
+log = logging.getLogger(__name__)
+
+
+class _RemembersStop(BaseWorker):
+    """RQ's ``work()`` returns alike when a signal stopped it and when a Redis error ended its loop (RQ logs
+    the error and quits); only the first should end the process."""
+
+    stop_requested = False
+
+    def request_stop(self, signum: int, frame: FrameType | None) -> None:
+        self.stop_requested = True
+        super().request_stop(signum, frame)
+
+
+class InProcessWorker(_RemembersStop, SimpleWorker):
+    pass
+
+
+class ForkingWorker(_RemembersStop, Worker):
+    pass
+
+
+def _raise_stop(signum: int, frame: FrameType | None) -> None:
+    raise StopRequested
+
+
+def _stop_on_signal() -> None:
+    # Outside work(), RQ's handlers are missing (before) or a spent worker's (after), which may only flag it.
+    signal.signal(signal.SIGTERM, _raise_stop)
+    signal.signal(signal.SIGINT, _raise_stop)
+
+
+def run(settings: Settings, *, burst: bool, fork: bool, max_retry_delay: float) -> None:
+    """Sweep, then work; after a Redis outage, wait and do both again, until a signal (or a burst) ends it."""
+    worker_class = ForkingWorker if fork else InProcessWorker
+    redis = queue.connect(settings.redis_url)
+    queues = [queue.get_queue(redis, name) for name in queue.QUEUE_NAMES]
+    delays = retry_delays(max_retry_delay)
+    try:
+        _stop_on_signal()
+        while True:
+            started = time.monotonic()
+            worker: _RemembersStop | None = None
+            try:
+                sweep_pending_requests()
+                # A new worker each time: the last one may still be registered as alive (its death could
+                # not be written), and RQ refuses a second worker of the same name.
+                worker = worker_class(queues, connection=redis, serializer=JSONSerializer)
+                worker.work(burst=burst, with_scheduler=True)
+                if burst or worker.stop_requested:
+                    return
+                reason = "RQ's work loop ended"
+            except RedisError as exc:
+                if worker is not None and worker.stop_requested:
+                    return
+                reason = f"Redis unavailable ({type(exc).__name__})"
+            finally:
+                _stop_on_signal()
+                if worker is not None and worker.pubsub_thread is not None:
+                    # RQ stops it in teardown, after a Redis call that fails during an outage; left running,
+                    # it would retry its connection for ever, one more thread per outage.
+                    worker.pubsub_thread.stop()
+            if time.monotonic() - started > max_retry_delay:
+                delays = retry_delays(max_retry_delay)  # it ran a while: a new outage
+            delay = next(delays)
+            log.warning("%s; worker starting again in %.1f s", reason, delay)
+            time.sleep(delay)
+    except StopRequested:
+        pass
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m workers")
     parser.add_argument("--burst", action="store_true", help="exit when the queues are empty")
     parser.add_argument("--fork", action="store_true", help="fork a work horse per job (RQ's default Worker)")
+    add_retry_option(parser)
     args = parser.parse_args(argv)
     configure_logging()
     try:
@@ -42,15 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     context.configure(settings)
-    redis = queue.connect(settings.redis_url)
-    try:
-        sweep_pending_requests()
-    except RedisError as exc:
-        logging.getLogger(__name__).warning("Start-up sweep skipped: Redis unavailable (%s)", exc)
-    worker_class = Worker if args.fork else SimpleWorker
-    worker = worker_class([queue.get_queue(redis, name) for name in queue.QUEUE_NAMES], connection=redis,
-                          serializer=JSONSerializer)
-    worker.work(burst=args.burst, with_scheduler=True)
+    run(settings, burst=args.burst, fork=args.fork, max_retry_delay=args.max_retry_delay)
     return 0
 
 

@@ -28,7 +28,7 @@ def sweep_pending_requests(*, now: dt.datetime | None = None) -> dict[str, int]:
         pending = privacy_requests.open_requests(ctx.session)
         if not pending:
             return {"pending": 0, "queued": 0}
-        redis = queue.connect(ctx.settings.redis_url)
+        redis = queue.shared_connection(ctx.settings.redis_url)
         by_job_id = {queue.privacy_job_id(r.id): r for r in pending}
         requeue = queue.jobs_to_requeue(redis, list(by_job_id), started_before=now - STALE_AFTER)
         queued = sum(queue.enqueue_privacy_request(redis, ctx.settings, by_job_id[job_id].id, by_job_id[job_id].kind,
