@@ -18,19 +18,22 @@ from sqlalchemy.orm import Session, sessionmaker
 
 EXTENSION_KEY = "db.sessionmaker"
 SQLITE_BEGIN_OPTION = "sqlite_begin"
+HIDE_PARAMETERS = True
+"""A database error's text leaves out the statement's values: they are shoppers' emails, phones and ids, and
+the text reaches logs, a failed job's reason and RQ's failed-job registry in Redis."""
 
 
 @lru_cache(maxsize=8)
 def get_engine(database_url: str) -> Engine:
     """One pooled engine per URL and process (gunicorn workers each build their own after fork)."""
     if database_url.startswith("sqlite"):
-        engine = create_engine(database_url, connect_args={"timeout": 5})
+        engine = create_engine(database_url, connect_args={"timeout": 5}, hide_parameters=HIDE_PARAMETERS)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     # No pre-ping: it costs a round trip per request. After a database restart the first
     # query of each process fails (503, so Shopify delivers again) and the pool is rebuilt.
-    return create_engine(database_url, pool_size=5, max_overflow=10, pool_recycle=1800)
+    return create_engine(database_url, pool_size=5, max_overflow=10, pool_recycle=1800, hide_parameters=HIDE_PARAMETERS)
 
 
 WRITE_LOCK_TIMEOUT_MS = 3000
@@ -65,7 +68,7 @@ def get_autocommit_engine(database_url: str) -> Engine:
     """
     options = f"-c lock_timeout={WRITE_LOCK_TIMEOUT_MS} -c statement_timeout={WRITE_STATEMENT_TIMEOUT_MS}"
     return create_engine(database_url, isolation_level="AUTOCOMMIT", pool_size=2, max_overflow=2, pool_recycle=1800,
-                         pool_reset_on_return=None, connect_args={"options": options})
+                         pool_reset_on_return=None, connect_args={"options": options}, hide_parameters=HIDE_PARAMETERS)
 
 
 def autocommit_engine_for(database_url: str) -> Engine | None:

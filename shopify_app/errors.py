@@ -47,7 +47,25 @@ class ShopifyApiError(AppError):
     status_code = 502
 
 
+class ShopifyUnauthorizedError(ShopifyApiError):
+    """Shopify refused the shop's access token (HTTP 401): revoked, as uninstalling the app does at once."""
+
+
 class ShopNotInstalledError(AppError):
     """The shop has no usable offline token (never installed, or uninstalled)."""
 
     status_code = 403
+
+
+class JobFailed(Exception):
+    """What a failed job raises for RQ, whose failed-job registry in Redis keeps its text: the job's
+    :func:`failure_reason`, never the original error's text."""
+
+
+def failure_reason(exc: Exception) -> str:
+    """A failure as the merchant sees it (and as jobs record it). Our own errors' messages are written without
+    personal data; any other error's text may quote a customer's data (a database error's values, say), so
+    only its type is given."""
+    if isinstance(exc, AppError):
+        return f"{type(exc).__name__}: {exc}"
+    return f"{type(exc).__name__} (an unexpected error; the worker's log says where)"

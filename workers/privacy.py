@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Callable
 from typing import Any
 
 from rq import get_current_job
 
 from shopify_app import db
+from shopify_app.errors import JobFailed, failure_reason
 from shopify_app.models import PrivacyRequest, RequestStatus, Shop
 from shopify_app.services import erasure, privacy_requests, reports
 from workers.context import JobContext, job_context
@@ -57,11 +59,14 @@ def _run(
             ctx.session.rollback()
             db.begin_write(ctx.session)
             privacy_request = ctx.session.get(PrivacyRequest, privacy_request_id)
+            reason = failure_reason(exc)
             if privacy_request is not None:
-                reason = f"{type(exc).__name__}: {exc}"
                 privacy_requests.mark_failed(ctx.session, privacy_request, reason, final=_is_last_attempt())
                 ctx.session.commit()
-            raise
+            # Where it happened, without the error's text (see failure_reason).
+            log.error("Privacy request %s failed: %s\n%s", privacy_request_id, reason,
+                      "".join(traceback.format_tb(exc.__traceback__)))
+            raise JobFailed(reason) from None
 
 
 def _fetch_from_shopify(ctx: JobContext, privacy_request: PrivacyRequest) -> reports.ShopifyData:

@@ -8,6 +8,7 @@ from rq import get_current_job
 from sqlalchemy import select
 
 from shopify_app import queue
+from shopify_app.errors import failure_reason
 from shopify_app.models import Shop
 from shopify_app.services import retention_due
 from workers.context import job_context
@@ -42,7 +43,7 @@ def erase_retention_due(batch_id: int) -> dict[str, int]:
             ctx.session.rollback()
             job = get_current_job()
             if job is None or not job.retries_left:
-                retention_due.mark_batch_failed(ctx.session, batch_id, f"{type(exc).__name__}: {exc}")
+                retention_due.mark_batch_failed(ctx.session, batch_id, failure_reason(exc))
             raise
         if batch is None:
             return {"skipped": 1}

@@ -134,6 +134,13 @@ class TokenAuthority:
                 if record.shop == shop:
                     record.expires_at = time.time() - 1
 
+    def revoke_access_tokens(self, shop: str) -> None:
+        """What uninstalling the app does at once: every token of ``shop`` stops working."""
+        with self._lock:
+            for record in self._access.values():
+                if record.shop == shop:
+                    record.revoked = True
+
     def check(self, shop: str, token: str | None) -> bool:
         """Is ``token`` a valid, unexpired access token for ``shop``?"""
         if not token:

@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from shopify_app.errors import ShopifyApiError
+from shopify_app.errors import ShopifyApiError, ShopifyUnauthorizedError
 from shopify_app.settings import API_VERSION, Settings
 
 log = logging.getLogger(__name__)
@@ -138,6 +138,8 @@ class ShopifyAdminClient:
         for attempt in range(1, self._retry.max_attempts + 1):
             self._wait_for_bucket(shop)
             response = self._send(lambda: self._http.post(url, json=payload, headers=headers))
+            if response.status_code == 401:
+                raise ShopifyUnauthorizedError(f"Shopify refused the access token of {shop} (HTTP 401).")
             if response.status_code != 200:
                 raise ShopifyApiError(f"GraphQL call to {shop} failed with HTTP {response.status_code}.")
             body = response.json()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from shopify_app.models import (
@@ -17,11 +17,13 @@ from shopify_app.models import (
     OAuthState,
     PrivacyReport,
     PrivacyRequest,
+    RetentionDueCustomer,
     Shop,
     ShopSettings,
     ShopTombstone,
     StorefrontRequest,
 )
+from shopify_app.services import customer_match
 from shopify_app.services.identifiers import domain_hash, salted_hash
 
 
@@ -31,35 +33,26 @@ def _customer_identifiers(privacy_request: PrivacyRequest) -> dict[str, Any]:
     return {key: salted_hash(str(value)) for key, value in values.items() if value}
 
 
-def erase_customer_data(session: Session, privacy_request: PrivacyRequest) -> dict[str, Any]:
+def erase_customer_data(session: Session, privacy_request: PrivacyRequest, *,
+                        keep_retention_entry: bool = False) -> dict[str, Any]:
     """Delete or anonymise everything about the request's customer in its shop. Does not commit.
 
-    Returns the proof recorded in the audit log: counts and salted hashes.
+    Returns the proof recorded in the audit log: counts and salted hashes. ``keep_retention_entry``: leave the
+    customer's entry in the retention list (its id and Shopify's dates), for the retention erasure that records
+    its outcome there; Shopify's ``customers/redact`` follows and removes it.
     """
     shop_id = privacy_request.shop_id
+    # Read once: anonymising the customer's requests blanks these on ``privacy_request`` itself.
+    customer_id, email, phone = privacy_request.customer_id, privacy_request.customer_email, privacy_request.customer_phone
     proof: dict[str, Any] = {"identifiers": _customer_identifiers(privacy_request)}
-    matchers = []
-    if privacy_request.customer_id is not None:
-        matchers.append(PrivacyRequest.customer_id == privacy_request.customer_id)
-    if privacy_request.customer_email:
-        matchers.append(func.lower(PrivacyRequest.customer_email) == privacy_request.customer_email.lower())
-    if privacy_request.customer_phone:
-        matchers.append(PrivacyRequest.customer_phone == privacy_request.customer_phone)
-    related_ids = list(session.scalars(
-        select(PrivacyRequest.id).where(PrivacyRequest.shop_id == shop_id, or_(*matchers))
-    )) if matchers else []
+    same_customer = customer_match.customer_requests(shop_id, customer_id, email, phone)
+    related_ids = list(session.scalars(select(PrivacyRequest.id).where(same_customer))) if same_customer is not None \
+        else []
     related_ids = sorted({*related_ids, privacy_request.id} - {None})
 
-    consent_deleted = 0
-    if privacy_request.customer_id is not None:
-        # A visitor id seen with this customer is theirs too: its anonymous records go as well.
-        visitor_ids = select(ConsentRecord.visitor_id).where(
-            ConsentRecord.shop_id == shop_id, ConsentRecord.customer_id == privacy_request.customer_id
-        ).scalar_subquery()
-        consent_deleted = session.execute(
-            delete(ConsentRecord).where(ConsentRecord.shop_id == shop_id, or_(
-                ConsentRecord.customer_id == privacy_request.customer_id, ConsentRecord.visitor_id.in_(visitor_ids)))
-        ).rowcount
+    consent_deleted = session.execute(
+        delete(ConsentRecord).where(customer_match.customer_consent_records(shop_id, customer_id))
+    ).rowcount if customer_id is not None else 0
     reports_deleted = session.execute(
         delete(PrivacyReport).where(PrivacyReport.shop_id == shop_id, PrivacyReport.privacy_request_id.in_(related_ids))
     ).rowcount
@@ -67,19 +60,25 @@ def erase_customer_data(session: Session, privacy_request: PrivacyRequest) -> di
     anonymised = session.execute(
         update(PrivacyRequest)
         .where(PrivacyRequest.shop_id == shop_id, PrivacyRequest.id.in_(related_ids))
-        .values(customer_id=None, customer_email=None, customer_phone=None, orders_requested=[], orders_to_redact=[])
+        # The merchant's note may name the customer too.
+        .values(customer_id=None, customer_email=None, customer_phone=None, note=None, orders_requested=[],
+                orders_to_redact=[])
         .execution_options(synchronize_session="fetch")
     ).rowcount
-    storefront_erased = _erase_storefront_requests(session, privacy_request, related_ids)
+    storefront_erased = _erase_storefront_requests(session, shop_id, email, related_ids)
+    retention_due_deleted = session.execute(
+        delete(RetentionDueCustomer).where(RetentionDueCustomer.shop_id == shop_id,
+                                           RetentionDueCustomer.customer_id == customer_id)
+    ).rowcount if customer_id is not None and not keep_retention_entry else 0
     proof["counts"] = {"consent_records_deleted": consent_deleted, "reports_deleted": reports_deleted,
                        "privacy_requests_anonymised": anonymised, "orders_to_redact": orders_redacted,
-                       "storefront_requests_erased": storefront_erased}
+                       "storefront_requests_erased": storefront_erased,
+                       "retention_due_entries_deleted": retention_due_deleted}
     return proof
 
 
-def _erase_storefront_requests(session: Session, privacy_request: PrivacyRequest, related_ids: list[int]) -> int:
+def _erase_storefront_requests(session: Session, shop_id: int, email: str | None, related_ids: list[int]) -> int:
     """What shoppers wrote in the storefront form: blanked on their requests, unconfirmed ones deleted."""
-    shop_id = privacy_request.shop_id
     blanked = session.execute(
         update(StorefrontRequest)
         .where(StorefrontRequest.shop_id == shop_id, StorefrontRequest.privacy_request_id.in_(related_ids))
@@ -87,19 +86,19 @@ def _erase_storefront_requests(session: Session, privacy_request: PrivacyRequest
         .execution_options(synchronize_session="fetch")
     ).rowcount if related_ids else 0
     deleted = 0
-    if privacy_request.customer_email:
-        email = privacy_request.customer_email.lower()
+    if email:
         deleted = session.execute(
             delete(StorefrontRequest).where(StorefrontRequest.shop_id == shop_id,
                                             StorefrontRequest.privacy_request_id.is_(None),
-                                            func.lower(StorefrontRequest.email) == email)
+                                            func.lower(StorefrontRequest.email) == email.lower())
         ).rowcount
     return blanked + deleted
 
 
 def erase_customer_by_id(session: Session, shop_id: int, customer_id: int) -> dict[str, Any]:
     """Erase what we hold about one customer found without a request (retention). Does not commit."""
-    return erase_customer_data(session, PrivacyRequest(shop_id=shop_id, customer_id=customer_id))
+    return erase_customer_data(session, PrivacyRequest(shop_id=shop_id, customer_id=customer_id),
+                               keep_retention_entry=True)
 
 
 def erase_shop_data(session: Session, shop: Shop) -> dict[str, Any]:

@@ -15,15 +15,15 @@ import logging
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shopify_app.encryption import TokenCipher
-from shopify_app.errors import ShopifyApiError, ShopNotInstalledError
+from shopify_app.errors import ShopifyApiError, ShopifyUnauthorizedError, ShopNotInstalledError
 from shopify_app.models import AuditEntry, ConsentRecord, PrivacyReport, PrivacyRequest, Shop, ShopSettings, utcnow
 from shopify_app.platform import bulk_operations, queries
 from shopify_app.platform.admin_client import GraphQLResult, ShopifyAdminClient
-from shopify_app.services import report_rendering, shops
+from shopify_app.services import customer_match, report_rendering, shops
 
 log = logging.getLogger(__name__)
 
@@ -179,16 +179,11 @@ def _order_count(customer: dict[str, Any] | None) -> int:
 def _our_records(session: Session, privacy_request: PrivacyRequest) -> dict[str, Any]:
     """Everything we hold about this customer in this shop, matched by id, email or phone."""
     shop_id = privacy_request.shop_id
-    matchers = []
-    if privacy_request.customer_id is not None:
-        matchers.append(PrivacyRequest.customer_id == privacy_request.customer_id)
-    if privacy_request.customer_email:
-        matchers.append(PrivacyRequest.customer_email == privacy_request.customer_email)
-    if privacy_request.customer_phone:
-        matchers.append(PrivacyRequest.customer_phone == privacy_request.customer_phone)
+    same_customer = customer_match.customer_requests(shop_id, privacy_request.customer_id,
+                                                     privacy_request.customer_email, privacy_request.customer_phone)
     requests = session.scalars(
-        select(PrivacyRequest).where(PrivacyRequest.shop_id == shop_id, or_(*matchers)).order_by(PrivacyRequest.id)
-    ).all() if matchers else [privacy_request]
+        select(PrivacyRequest).where(same_customer).order_by(PrivacyRequest.id)
+    ).all() if same_customer is not None else [privacy_request]
     history = session.scalars(
         select(AuditEntry).where(AuditEntry.shop_id == shop_id,
                                  AuditEntry.privacy_request_id.in_([r.id for r in requests])).order_by(AuditEntry.id)
@@ -196,8 +191,7 @@ def _our_records(session: Session, privacy_request: PrivacyRequest) -> dict[str,
     consents: Sequence[ConsentRecord] = []
     if privacy_request.customer_id is not None:
         consents = session.scalars(
-            select(ConsentRecord).where(ConsentRecord.shop_id == shop_id,
-                                        ConsentRecord.customer_id == privacy_request.customer_id)
+            select(ConsentRecord).where(customer_match.customer_consent_records(shop_id, privacy_request.customer_id))
             .order_by(ConsentRecord.recorded_at)
         ).all()
     return {
@@ -257,10 +251,18 @@ def fetch_shopify_data(
     shop = session.get(Shop, privacy_request.shop_id)
     assert shop is not None
     try:
-        token = shops.usable_access_token(session, admin, cipher, shop)
+        return _read_shopify(session, admin, cipher, shop, privacy_request)
     except ShopNotInstalledError:
-        return ShopifyData({}, None, [], [{"source": "shopify", "reason": "The app has no access to the shop (it is "
-                                           "uninstalled or its token expired), so nothing could be read from Shopify."}])
+        reason = "The app has no access to the shop (it is uninstalled or its token expired)"
+    except ShopifyUnauthorizedError:  # revoked: uninstalling does that at once, before Shopify tells us
+        reason = "Shopify refused the app's access to the shop (the app was probably uninstalled)"
+    return ShopifyData({}, None, [], [{"source": "shopify", "reason": f"{reason}, so nothing could be read from "
+                                                                      "Shopify."}])
+
+
+def _read_shopify(session: Session, admin: ShopifyAdminClient, cipher: TokenCipher, shop: Shop,
+                  privacy_request: PrivacyRequest) -> ShopifyData:
+    token = shops.usable_access_token(session, admin, cipher, shop)
     source = _ShopifySource(admin, shop, token)
     shop_info = source.shop_info()
     customer: dict[str, Any] | None = None

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from shopify_app import db
 from shopify_app.encryption import TokenCipher
-from shopify_app.errors import NotFoundError
+from shopify_app.errors import NotFoundError, failure_reason
 from shopify_app.models import MAX_CUSTOMER_ID, RetentionDueCustomer, RetentionErasureBatch, RetentionScan, Shop, utcnow
 from shopify_app.platform import queries
 from shopify_app.platform.admin_client import ShopifyAdminClient
@@ -90,7 +90,7 @@ def scan_shop(session: Session, admin: ShopifyAdminClient, cipher: TokenCipher, 
         session.rollback()
         db.begin_write(session)
         scan = session.get(RetentionScan, scan.id)
-        scan.status, scan.finished_at, scan.error = "failed", utcnow(), f"{type(exc).__name__}: {exc}"[:2000]
+        scan.status, scan.finished_at, scan.error = "failed", utcnow(), failure_reason(exc)[:2000]
         session.commit()
         raise
     session.commit()

@@ -5,21 +5,31 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 
+from rq.job import Job
+from rq.registry import FailedJobRegistry
+from rq.serializers import JSONSerializer
 from sqlalchemy import func, select
 
 from shopify_app import queue
 from shopify_app.models import (
     AuditEntry,
+    BannerConfig,
     ConsentRecord,
     PrivacyReport,
     PrivacyRequest,
+    RetentionDueCustomer,
+    RetentionErasureBatch,
+    RetentionScan,
     Shop,
     ShopSettings,
     ShopTombstone,
+    StorefrontRequest,
     WebhookDelivery,
 )
 from shopify_app.services.identifiers import domain_hash, salted_hash
+from tests.admin.factories import add_request
 from tests.conftest import DEMO_SHOP, load_sample
 from tests.signing import json_body
 
@@ -52,10 +62,15 @@ def add_consent(db_session, shop_domain: str = DEMO_SHOP, *, customer_id: int | 
 def test_data_request_compiles_a_complete_report(install_shop, post_webhook, run_worker, db_session):
     install_shop()
     add_consent(db_session)
+    add_consent(db_session, customer_id=None)  # the same browser before she logged in: hers too
+    add_consent(db_session, customer_id=None, visitor_id="someone-else")
+    shop_id = db_session.scalars(select(Shop.id)).one()
+    earlier = add_request(db_session, shop_id, kind="access", status="closed", customer_id=None,
+                          email="Camille.Dubois@Example.fr")  # from the storefront form, typed her own way
     assert post_webhook("customers/data_request", data_request_body()).status_code == 200
     run_worker()
 
-    [privacy_request] = requests_in(db_session)
+    [_, privacy_request] = requests_in(db_session)
     assert privacy_request.status == "completed", privacy_request.failure_reason
     row = report_row(db_session, privacy_request.id)
     assert row.sha256 == hashlib.sha256(row.json_document.encode()).hexdigest()
@@ -73,6 +88,8 @@ def test_data_request_compiles_a_complete_report(install_shop, post_webhook, run
     held = report["held_by_this_app"]
     assert held["consent_records"][0]["choices"] == {"analytics": True, "marketing": False, "preferences": True,
                                                      "sale_of_data": False}
+    assert {c["visitor_id"] for c in held["consent_records"]} == {"visitor-1"} and len(held["consent_records"]) == 2
+    assert [r["id"] for r in held["privacy_requests"]] == [earlier, privacy_request.id]
     assert {h["action"] for h in held["history"]} >= {"webhook.received", "job.started"}
     assert report["policy"]["purposes"][1] == "Gestion des commandes"  # French: the shop's primary locale
     assert report["controller"]["contact_email"] == "contact@lepetitlunetier.com"
@@ -110,9 +127,20 @@ def test_requested_orders_only_and_honest_about_what_could_not_be_read(install_s
     assert any(u["source"].startswith("shopify.order.") for u in report["unavailable"])
 
 
+REPORT_OPERATIONS = {"ShopForReport", "CustomerForReport", "CustomerOrders", "OrdersById", "OrderLineItems"}
+
+
+def operation_name(api_request: dict) -> str:
+    """The GraphQL operation a request to the double ran (``query Name(...)``)."""
+    match = re.match(r"\s*(?:query|mutation)\s+(\w+)", (api_request.get("json") or {}).get("query", ""))
+    return match.group(1) if match else "?"
+
+
 def test_shopify_throttling_and_errors_are_retried_and_the_report_is_still_right(
         install_shop, post_webhook, run_worker, db_session, shopify_double):
     install_shop()
+    run_worker()  # the install's own job (the banner's metafield) first: the failures below must meet the report's
+    already = len(shopify_double.requests)
     shopify_double.fail_next("429", times=1, retry_after=0.05)
     shopify_double.fail_next("throttled", times=1)
     shopify_double.fail_next("500", times=1)
@@ -123,6 +151,16 @@ def test_shopify_throttling_and_errors_are_retried_and_the_report_is_still_right
     assert privacy_request.status == "completed" and privacy_request.attempts == 1
     report = json.loads(report_row(db_session, privacy_request.id).json_document)
     assert report["customer"]["firstName"] == "Camille" and len(report["orders"]) == 2
+    assert report["unavailable"] == []
+
+    calls = shopify_double.requests[already:]
+    failed = [call for call in calls if call.get("status") != 200 or "THROTTLED" in call.get("error_codes", ())]
+    assert [call.get("status") for call in failed] == [429, 200, 500, 502]
+    assert {operation_name(call) for call in calls} <= REPORT_OPERATIONS
+    for call in failed:  # each was sent again, and then answered
+        later = calls[calls.index(call) + 1:]
+        assert any(operation_name(again) == operation_name(call) and again.get("status") == 200
+                   and not again.get("error_codes") for again in later), operation_name(call)
 
 
 def test_uninstalled_shop_gets_a_report_of_what_we_hold(install_shop, post_webhook, run_worker, db_session):
@@ -139,6 +177,22 @@ def test_uninstalled_shop_gets_a_report_of_what_we_hold(install_shop, post_webho
     assert report["unavailable"][0]["source"] == "shopify" and "uninstalled" in report["unavailable"][0]["reason"]
 
 
+def test_a_revoked_token_gets_a_report_of_what_we_hold(install_shop, post_webhook, run_worker, db_session,
+                                                      shopify_double):
+    install_shop()
+    add_consent(db_session)
+    shopify_double.tokens.revoke_access_tokens(DEMO_SHOP)  # uninstalled; app/uninstalled not here yet
+    post_webhook("customers/data_request", data_request_body())
+    run_worker()
+    [privacy_request] = requests_in(db_session)
+    assert privacy_request.status == "completed" and privacy_request.attempts == 1
+    report = json.loads(report_row(db_session, privacy_request.id).json_document)
+    assert report["customer"] is None and report["orders"] == []
+    assert len(report["held_by_this_app"]["consent_records"]) == 1
+    [unavailable] = report["unavailable"]
+    assert unavailable["source"] == "shopify" and "refused" in unavailable["reason"]
+
+
 def test_a_job_that_keeps_failing_ends_failed_with_a_reason_and_can_be_retried(
         install_shop, post_webhook, run_worker, db_session, shopify_double, settings, redis_conn):
     install_shop()
@@ -149,6 +203,9 @@ def test_a_job_that_keeps_failing_ends_failed_with_a_reason_and_can_be_retried(
     assert privacy_request.status == "failed"
     assert "HTTP 500" in privacy_request.failure_reason
     assert privacy_request.attempts == len(settings.job_retry_intervals) + 1
+    [failed_job] = FailedJobRegistry(queue=queue.get_queue(redis_conn), serializer=JSONSerializer).get_job_ids()
+    stored = Job.fetch(failed_job, connection=redis_conn, serializer=JSONSerializer).latest_result()
+    assert stored.exc_string.rstrip().endswith(f"JobFailed: {privacy_request.failure_reason}")
 
     shopify_double.clear_failures()
     privacy_request.status = "received"
@@ -168,12 +225,25 @@ def test_customer_redact_erases_everything_about_the_customer_and_is_idempotent(
     post_webhook("customers/data_request", data_request_body())
     run_worker()
 
+    [data_request] = requests_in(db_session)
+    data_request.note = "Camille Dubois a appelé le 3 mars"  # the merchant's note names her
+    shop_id = data_request.shop_id
+    for customer_id in (1001, 1002):  # on the retention list (customers inactive for years)
+        db_session.add(RetentionDueCustomer(shop_id=shop_id, customer_id=customer_id,
+                                            shopify_updated_at=dt.datetime(2020, 1, 1, tzinfo=dt.UTC)))
+    for email in ("Camille.Dubois@example.fr", "lucas@example.fr"):  # storefront requests never confirmed
+        db_session.add(StorefrontRequest(shop_id=shop_id, right="access", email=email, message="Bonjour"))
+    db_session.commit()
+
     body = load_sample("customers_redact")
     post_webhook("customers/redact", body, webhook_id="redact-1")
     run_worker()
     requests = requests_in(db_session)
     assert [r.status for r in requests] == ["completed", "completed"]
     assert all(r.customer_email is None and r.customer_phone is None and r.customer_id is None for r in requests)
+    assert all(r.note is None for r in requests)
+    assert [r.customer_id for r in db_session.scalars(select(RetentionDueCustomer))] == [1002]
+    assert [r.email for r in db_session.scalars(select(StorefrontRequest))] == ["lucas@example.fr"]
     assert db_session.scalar(select(func.count()).select_from(PrivacyReport)) == 0
     remaining = db_session.scalars(select(ConsentRecord)).all()
     assert [r.visitor_id for r in remaining] == ["v-lucas"]
@@ -190,21 +260,51 @@ def test_customer_redact_erases_everything_about_the_customer_and_is_idempotent(
     assert [r.visitor_id for r in db_session.scalars(select(ConsentRecord))] == ["v-lucas"]
 
 
-def test_shop_redact_leaves_only_a_tombstone_and_is_idempotent(install_shop, post_webhook, run_worker, db_session):
+SHOP_TABLES = (Shop, ShopSettings, BannerConfig, PrivacyRequest, PrivacyReport, ConsentRecord, AuditEntry,
+               StorefrontRequest, RetentionScan, RetentionErasureBatch, RetentionDueCustomer)
+"""Every table that holds a shop's rows (webhook deliveries keep only their ids, without the shop)."""
+
+
+def count_rows(db_session) -> dict[str, int]:
+    db_session.rollback()  # a fresh snapshot: SQLite transactions see the state at their start
+    return {model.__tablename__: db_session.scalar(select(func.count()).select_from(model)) for model in SHOP_TABLES}
+
+
+def test_shop_redact_leaves_only_a_tombstone_and_is_idempotent(install_shop, post_webhook, run_worker, db_session,
+                                                               redis_conn, settings):
     install_shop()
     add_consent(db_session)
     post_webhook("customers/data_request", data_request_body())
     run_worker()
+    shop = db_session.scalars(select(Shop)).one()
+    if db_session.get(BannerConfig, shop.id) is None:
+        db_session.add(BannerConfig(shop_id=shop.id, config={}))
+    db_session.add(StorefrontRequest(shop_id=shop.id, right="access", email="camille.dubois@example.fr",
+                                     message="Mes données, s'il vous plaît"))
+    db_session.add(RetentionScan(shop_id=shop.id, cutoff=dt.datetime(2023, 1, 1, tzinfo=dt.UTC)))
+    batch = RetentionErasureBatch(shop_id=shop.id, actor="merchant")
+    db_session.add(batch)
+    db_session.flush()
+    db_session.add(RetentionDueCustomer(shop_id=shop.id, customer_id=1002, shopify_updated_at=dt.datetime(2020, 1, 1, tzinfo=dt.UTC),
+                                        batch_id=batch.id))
+    db_session.commit()
+    assert all(count_rows(db_session).values()), count_rows(db_session)
+
     post_webhook("shop/redact", load_sample("shop_redact"), webhook_id="shop-redact-1")
+    [shop_redact_id] = [r.id for r in requests_in(db_session) if r.kind == "shop_redact"]
     run_worker()
-    db_session.rollback()  # a fresh snapshot: SQLite transactions see the state at their start
-    for model in (Shop, ShopSettings, PrivacyRequest, PrivacyReport, ConsentRecord, AuditEntry):
-        assert db_session.scalar(select(func.count()).select_from(model)) == 0, model
+    assert not any(count_rows(db_session).values()), count_rows(db_session)
     tombstone = db_session.scalars(select(ShopTombstone)).one()
     assert tombstone.shop_domain_hash == domain_hash(DEMO_SHOP)
     assert tombstone.counts["consent_records"] == 1 and tombstone.counts["privacy_requests"] == 2
     # Delivery ids outlive the shop (no personal data) so a redelivery stays a no-op.
     assert db_session.scalar(select(func.count()).select_from(WebhookDelivery)) == 2
+
+    # The job run again (queued by the sweeper before it ran, say): it finds nothing and changes nothing.
+    assert queue.enqueue_privacy_request(redis_conn, settings, shop_redact_id, "shop_redact")
+    run_worker()
+    assert not any(count_rows(db_session).values())
+    assert db_session.scalar(select(func.count()).select_from(ShopTombstone)) == 1
 
     assert post_webhook("shop/redact", load_sample("shop_redact"), webhook_id="shop-redact-1").status_code == 200
     db_session.rollback()

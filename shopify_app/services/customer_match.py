@@ -1,0 +1,34 @@
+"""Which of our rows are one customer's, in one shop.
+
+One rule for the subject-access report (GDPR Art. 15) and for the erasure (Art. 17), so that a report shows
+everything an erasure would delete: privacy requests matched by Shopify customer id, email (case-insensitive)
+or phone; consent records by customer id, and the anonymous ones of every visitor id seen with that customer
+(the same browser before logging in).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, and_, func, or_, select
+
+from shopify_app.models import ConsentRecord, PrivacyRequest
+
+
+def customer_requests(shop_id: int, customer_id: int | None, email: str | None,
+                      phone: str | None) -> ColumnElement[bool] | None:
+    """The condition on ``PrivacyRequest`` rows, or None if nothing identifies the customer."""
+    matchers: list[ColumnElement[bool]] = []
+    if customer_id is not None:
+        matchers.append(PrivacyRequest.customer_id == customer_id)
+    if email:
+        matchers.append(func.lower(PrivacyRequest.customer_email) == email.lower())
+    if phone:
+        matchers.append(PrivacyRequest.customer_phone == phone)
+    return and_(PrivacyRequest.shop_id == shop_id, or_(*matchers)) if matchers else None
+
+
+def customer_consent_records(shop_id: int, customer_id: int) -> ColumnElement[bool]:
+    """The condition on ``ConsentRecord`` rows."""
+    visitor_ids = select(ConsentRecord.visitor_id).where(
+        ConsentRecord.shop_id == shop_id, ConsentRecord.customer_id == customer_id).scalar_subquery()
+    return and_(ConsentRecord.shop_id == shop_id,
+                or_(ConsentRecord.customer_id == customer_id, ConsentRecord.visitor_id.in_(visitor_ids)))
