@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
 from sqlalchemy import select
 
-from shopify_app.models import AuditEntry
+from shopify_app.models import AuditEntry, PrivacyReport, utcnow
 from tests.conftest import DEMO_SHOP, OTHER_SHOP
 from tests.signing import json_body, make_session_token
 
@@ -86,3 +87,15 @@ def test_report_not_compiled_yet_is_404(client, install_shop, post_webhook):
     [row] = client.get("/api/privacy-requests", headers=auth()).json()["requests"]
     assert row["status"] == "received"
     assert client.get(f"/api/privacy-requests/{row['id']}/report", headers=auth()).status_code == 404
+
+
+def test_an_expired_report_is_not_served_even_before_the_purge_runs(client, compiled_request, db_session):
+    report = db_session.scalars(select(PrivacyReport).where(PrivacyReport.privacy_request_id == compiled_request)).one()
+    report.expires_at = utcnow() - dt.timedelta(seconds=1)  # 30 days later; the daily purge has not run yet
+    db_session.commit()
+    for fmt in ("json", "html"):
+        response = client.get(f"/api/privacy-requests/{compiled_request}/report", params={"format": fmt},
+                              headers=auth())
+        assert response.status_code == 404
+    db_session.rollback()
+    assert db_session.scalars(select(AuditEntry).where(AuditEntry.action == "report.downloaded")).all() == []

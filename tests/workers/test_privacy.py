@@ -83,15 +83,23 @@ def test_data_request_compiles_a_complete_report(install_shop, post_webhook, run
     assert customer["defaultEmailAddress"]["marketingState"] == "SUBSCRIBED"
     assert customer["defaultPhoneNumber"]["smsMarketingConsent"]["state"] == "SUBSCRIBED"
     assert len(customer["addressesV2"]["nodes"]) == 2
+    assert customer["tags"] == ["newsletter", "VIP"] and customer["locale"] == "fr" and customer["createdAt"]
     assert sorted(o["name"] for o in report["orders"]) == ["#1001", "#1002"]  # #1002 is 95 days old
     assert all(o["lineItems"]["nodes"] for o in report["orders"])
+    for order in report["orders"]:
+        assert order["totalPriceSet"]["shopMoney"]["currencyCode"] == "EUR" and order["totalPriceSet"]["shopMoney"]["amount"]
+        assert order["shippingAddress"]["city"] and order["billingAddress"]["lastName"] == "Dubois"
     held = report["held_by_this_app"]
     assert held["consent_records"][0]["choices"] == {"analytics": True, "marketing": False, "preferences": True,
                                                      "sale_of_data": False}
     assert {c["visitor_id"] for c in held["consent_records"]} == {"visitor-1"} and len(held["consent_records"]) == 2
     assert [r["id"] for r in held["privacy_requests"]] == [earlier, privacy_request.id]
     assert {h["action"] for h in held["history"]} >= {"webhook.received", "job.started"}
-    assert report["policy"]["purposes"][1] == "Gestion des commandes"  # French: the shop's primary locale
+    policy = report["policy"]
+    assert policy["purposes"][1] == "Gestion des commandes"  # French: the shop's primary locale
+    assert "Adresse e-mail" in policy["data_categories"]
+    assert any(r.startswith("Shopify") for r in policy["recipients"])
+    assert any("trois ans" in r for r in policy["retention"]) and any("art. 17" in r for r in policy["rights"])
     assert report["controller"]["contact_email"] == "contact@lepetitlunetier.com"
     assert report["unavailable"] == []
     assert "Vos données personnelles" in row.html_document and "Camille" in row.html_document
@@ -109,6 +117,19 @@ def test_report_language_follows_the_merchants_setting(install_shop, post_webhoo
     row = report_row(db_session, privacy_request.id)
     assert row.language == "en" and "Your personal data" in row.html_document
     assert json.loads(row.json_document)["policy"]["purposes"][1] == "Order management"
+
+
+def test_report_language_follows_the_shops_primary_locale(install_shop, post_webhook, run_worker, db_session,
+                                                        shopify_double):
+    shopify_double.store.shop(DEMO_SHOP).locales = [
+        {"locale": "en", "name": "English", "primary": True, "published": True},
+        {"locale": "fr", "name": "French", "primary": False, "published": True}]
+    install_shop()
+    post_webhook("customers/data_request", data_request_body())
+    run_worker()
+    [privacy_request] = requests_in(db_session)
+    row = report_row(db_session, privacy_request.id)
+    assert row.language == "en" and "Your personal data" in row.html_document
 
 
 def test_requested_orders_only_and_honest_about_what_could_not_be_read(install_shop, post_webhook, run_worker,
