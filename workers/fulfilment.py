@@ -24,7 +24,7 @@ def queue_owed_report_links() -> dict[str, int]:
         ctx.session.rollback()
         if not owed:
             return {"owed": 0, "queued": 0}
-        redis = queue.connect(ctx.settings.redis_url)
+        redis = queue.shared_connection(ctx.settings.redis_url)
         queued = sum(queue.enqueue_access_report_link(redis, ctx.settings, privacy_request_id)
                      for privacy_request_id in owed)
         if queued:

@@ -22,7 +22,7 @@ def queue_retention_scans() -> dict[str, int]:
         shops = ctx.session.scalars(select(Shop).where(Shop.uninstalled_at.is_(None),
                                                        Shop.access_token_encrypted.is_not(None))).all()
         ctx.session.rollback()
-        redis = queue.connect(ctx.settings.redis_url)
+        redis = queue.shared_connection(ctx.settings.redis_url)
         queued = sum(queue.enqueue_retention_scan(redis, ctx.settings, shop.id) for shop in shops)
         return {"shops": len(shops), "queued": queued}
 
