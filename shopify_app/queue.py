@@ -57,9 +57,16 @@ LIVE_STATUSES = frozenset({JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDU
 EXTENSION_KEY = "redis"
 
 
-def connect(redis_url: str) -> Redis:
+WEB_SOCKET_TIMEOUT_SECONDS = 2.0
+"""The web app's wait for a Redis answer. A webhook batch's leader answers Shopify only after queueing the
+batch's jobs, and Shopify gives up after 5 s: a Redis that accepts connections but does not answer (hung, or
+behind a broken network) must cost less than that. Workers keep longer waits (they answer nobody)."""
+
+
+def connect(redis_url: str, *, socket_timeout: float = 5.0) -> Redis:
     """A Redis client with short timeouts, so an outage fails fast instead of stalling a request."""
-    return Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=30)
+    return Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=socket_timeout,
+                          health_check_interval=30)
 
 
 @functools.cache
@@ -70,7 +77,7 @@ def shared_connection(redis_url: str) -> Redis:
 
 
 def init_app(app: Flask) -> None:
-    app.extensions[EXTENSION_KEY] = connect(app.config["SETTINGS"].redis_url)
+    app.extensions[EXTENSION_KEY] = connect(app.config["SETTINGS"].redis_url, socket_timeout=WEB_SOCKET_TIMEOUT_SECONDS)
 
 
 @functools.lru_cache(maxsize=64)

@@ -103,3 +103,42 @@ def test_a_shop_row_held_longer_than_shopify_waits_answers_503_in_time_and_store
     assert db_session.scalar(select(func.count()).select_from(WebhookDelivery)) == 0
     assert post_webhook(topic, body, webhook_id="held").status_code == 200  # once the row is free
     assert db_session.scalar(select(func.count()).select_from(PrivacyRequest)) == 1
+
+
+def test_a_hung_redis_delays_no_answer_past_shopifys_five_seconds(settings, redis_conn, db_session):
+    """Redis accepts connections and never answers: deliveries are stored and answered 200 well inside
+    Shopify's 5 s (the batch's jobs are left for the sweeper)."""
+    import dataclasses
+    import socket
+
+    hung = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+
+    def accept_and_say_nothing() -> None:
+        while True:
+            try:
+                accepted.append(hung.accept()[0])
+            except OSError:  # closed: the test is over
+                return
+
+    threading.Thread(target=accept_and_say_nothing, daemon=True).start()
+    app = create_app(dataclasses.replace(settings, redis_url=f"redis://127.0.0.1:{hung.getsockname()[1]}/0"))
+    server = serve(app)
+    body = load_sample("customers_redact")
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{server.server_port}", timeout=30) as http:
+            for webhook_id in ("hung-1", "hung-2"):
+                began = time.monotonic()
+                response = http.post("/webhooks/customers/redact", content=body,
+                                     headers=webhook_headers("customers/redact", body, shop=DEMO_SHOP,
+                                                             webhook_id=webhook_id))
+                assert response.status_code == 200
+                assert time.monotonic() - began < 4.5  # Shopify's deadline (5 s), less a margin
+    finally:
+        server.shutdown()
+        hung.close()
+        for connection in accepted:
+            connection.close()
+    db_session.rollback()
+    assert db_session.scalar(select(func.count()).select_from(WebhookDelivery)) == 2
+    assert accepted  # Redis was asked (and said nothing)
