@@ -107,7 +107,9 @@ class CustomersDataRequestPayload:
     @classmethod
     def from_json(cls, body: dict[str, Any]) -> CustomersDataRequestPayload:
         data_request = _require(body, "data_request", dict)
-        request_id = str(_require(data_request, "id", (int, str)))
+        request_id = str(_require(data_request, "id", (int, str))).strip()
+        if not request_id:  # it identifies the request: redeliveries of it must not merge with others
+            raise MalformedPayloadError("data_request.id is empty.")
         return cls(
             shop_id=_require_id(body, "shop_id"),
             shop_domain=_shop_domain(body),

@@ -88,6 +88,7 @@ def sample_with(name: str, **changes: Any) -> bytes:
     ("customers/data_request", sample_with("customers_data_request", customer={"id": 2**63})),
     ("customers/redact", sample_with("customers_redact", customer={"id": 0})),
     ("customers/data_request", sample_with("customers_data_request", data_request={"id": "r" * 65})),
+    ("customers/data_request", sample_with("customers_data_request", data_request={"id": " "})),
     ("customers/data_request", sample_with("customers_data_request", orders_requested=[1, 2**63])),
     ("customers/redact", sample_with("customers_redact", orders_to_redact=[2**63])),
     ("customers/redact", sample_with("customers_redact", orders_to_redact=[-1])),
