@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session, sessionmaker
 EXTENSION_KEY = "db.sessionmaker"
 SQLITE_BEGIN_OPTION = "sqlite_begin"
 HIDE_PARAMETERS = True
-"""A database error's text leaves out the statement's values: they are shoppers' emails, phones and ids, and
-the text reaches logs, a failed job's reason and RQ's failed-job registry in Redis."""
+"""SQLAlchemy's error texts leave out the statement's values (shoppers' emails, phones and ids), which would
+reach logs. PostgreSQL's own message may still quote some (``DETAIL: Key (…)=(…)``), so jobs record only an
+unexpected error's type (``errors.failure_reason``)."""
 
 
 @lru_cache(maxsize=8)

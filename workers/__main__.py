@@ -95,6 +95,8 @@ def run(settings: Settings, *, burst: bool, fork: bool, max_retry_delay: float) 
             except RedisError as exc:
                 if worker is not None and worker.stop_requested:
                     return
+                if burst:  # a one-off run (tests, a manual drain) says Redis is down rather than waiting
+                    raise
                 reason = f"Redis unavailable ({type(exc).__name__})"
             finally:
                 _stop_on_signal()

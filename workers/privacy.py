@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-import traceback
 from collections.abc import Callable
 from typing import Any
 
 from rq import get_current_job
 
 from shopify_app import db
-from shopify_app.errors import JobFailed, failure_reason
+from shopify_app.errors import failure_reason, raise_job_failure
 from shopify_app.models import PrivacyRequest, RequestStatus, Shop
 from shopify_app.services import erasure, privacy_requests, reports
 from workers.context import JobContext, job_context
@@ -56,21 +55,26 @@ def _run(
             ctx.session.commit()
             return detail
         except Exception as exc:
-            ctx.session.rollback()
-            db.begin_write(ctx.session)
-            privacy_request = ctx.session.get(PrivacyRequest, privacy_request_id)
-            reason = failure_reason(exc)
-            if privacy_request is not None:
-                privacy_requests.mark_failed(ctx.session, privacy_request, reason, final=_is_last_attempt())
-                ctx.session.commit()
-            # Where it happened, without the error's text (see failure_reason).
-            log.error("Privacy request %s failed: %s\n%s", privacy_request_id, reason,
-                      "".join(traceback.format_tb(exc.__traceback__)))
-            raise JobFailed(reason) from None
+            try:
+                _record_failure(ctx, privacy_request_id, failure_reason(exc))
+            except Exception as recording:  # noqa: BLE001 (the database may be what failed; RQ still hears of it)
+                log.error("Privacy request %s: the failure could not be recorded (%s)", privacy_request_id,
+                          type(recording).__name__)
+            raise_job_failure(exc, f"Privacy request {privacy_request_id}")
+
+
+def _record_failure(ctx: JobContext, privacy_request_id: int, reason: str) -> None:
+    ctx.session.rollback()
+    db.begin_write(ctx.session)
+    privacy_request = ctx.session.get(PrivacyRequest, privacy_request_id)
+    if privacy_request is not None:
+        privacy_requests.mark_failed(ctx.session, privacy_request, reason, final=_is_last_attempt())
+        ctx.session.commit()
 
 
 def _fetch_from_shopify(ctx: JobContext, privacy_request: PrivacyRequest) -> reports.ShopifyData:
-    return reports.fetch_shopify_data(ctx.session, ctx.admin, ctx.cipher, privacy_request)
+    return reports.fetch_shopify_data(ctx.session, ctx.admin, ctx.cipher, privacy_request,
+                                      last_attempt=_is_last_attempt())
 
 
 def _compile(ctx: JobContext, privacy_request: PrivacyRequest, shopify: reports.ShopifyData) -> dict[str, Any]:

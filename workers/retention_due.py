@@ -8,7 +8,7 @@ from rq import get_current_job
 from sqlalchemy import select
 
 from shopify_app import queue
-from shopify_app.errors import failure_reason
+from shopify_app.errors import failure_reason, raise_job_failure
 from shopify_app.models import Shop
 from shopify_app.services import retention_due
 from workers.context import job_context
@@ -30,7 +30,10 @@ def queue_retention_scans() -> dict[str, int]:
 def scan_retention_due(shop_id: int) -> dict[str, int]:
     """Search one shop for customers past retention and store the list."""
     with job_context() as ctx:
-        scan = retention_due.scan_shop(ctx.session, ctx.admin, ctx.cipher, shop_id)
+        try:
+            scan = retention_due.scan_shop(ctx.session, ctx.admin, ctx.cipher, shop_id)
+        except Exception as exc:
+            raise_job_failure(exc, f"Retention scan of shop {shop_id}")
         return {"scan_id": scan.id, "customers_due": scan.customers_due, "pages": scan.pages}
 
 
@@ -44,7 +47,7 @@ def erase_retention_due(batch_id: int) -> dict[str, int]:
             job = get_current_job()
             if job is None or not job.retries_left:
                 retention_due.mark_batch_failed(ctx.session, batch_id, failure_reason(exc))
-            raise
+            raise_job_failure(exc, f"Retention erasure batch {batch_id}")
         if batch is None:
             return {"skipped": 1}
         return {"succeeded": batch.succeeded, "failed": batch.failed}

@@ -45,13 +45,13 @@ def erase_customer_data(session: Session, privacy_request: PrivacyRequest, *,
     # Read once: anonymising the customer's requests blanks these on ``privacy_request`` itself.
     customer_id, email, phone = privacy_request.customer_id, privacy_request.customer_email, privacy_request.customer_phone
     proof: dict[str, Any] = {"identifiers": _customer_identifiers(privacy_request)}
-    same_customer = customer_match.customer_requests(shop_id, customer_id, email, phone)
+    same_customer = customer_match.customer_requests_filter(shop_id, customer_id, email, phone)
     related_ids = list(session.scalars(select(PrivacyRequest.id).where(same_customer))) if same_customer is not None \
         else []
     related_ids = sorted({*related_ids, privacy_request.id} - {None})
 
     consent_deleted = session.execute(
-        delete(ConsentRecord).where(customer_match.customer_consent_records(shop_id, customer_id))
+        delete(ConsentRecord).where(customer_match.customer_consent_records_filter(shop_id, customer_id))
     ).rowcount if customer_id is not None else 0
     reports_deleted = session.execute(
         delete(PrivacyReport).where(PrivacyReport.shop_id == shop_id, PrivacyReport.privacy_request_id.in_(related_ids))
@@ -68,7 +68,9 @@ def erase_customer_data(session: Session, privacy_request: PrivacyRequest, *,
     storefront_erased = _erase_storefront_requests(session, shop_id, email, related_ids)
     retention_due_deleted = session.execute(
         delete(RetentionDueCustomer).where(RetentionDueCustomer.shop_id == shop_id,
-                                           RetentionDueCustomer.customer_id == customer_id)
+                                           RetentionDueCustomer.customer_id == customer_id,
+                                           # a running retention batch records its outcome on it
+                                           RetentionDueCustomer.status != "queued")
     ).rowcount if customer_id is not None and not keep_retention_entry else 0
     proof["counts"] = {"consent_records_deleted": consent_deleted, "reports_deleted": reports_deleted,
                        "privacy_requests_anonymised": anonymised, "orders_to_redact": orders_redacted,
@@ -90,7 +92,7 @@ def _erase_storefront_requests(session: Session, shop_id: int, email: str | None
         deleted = session.execute(
             delete(StorefrontRequest).where(StorefrontRequest.shop_id == shop_id,
                                             StorefrontRequest.privacy_request_id.is_(None),
-                                            func.lower(StorefrontRequest.email) == email.lower())
+                                            func.lower(StorefrontRequest.email) == func.lower(email))
         ).rowcount
     return blanked + deleted
 

@@ -179,7 +179,7 @@ def _order_count(customer: dict[str, Any] | None) -> int:
 def _our_records(session: Session, privacy_request: PrivacyRequest) -> dict[str, Any]:
     """Everything we hold about this customer in this shop, matched by id, email or phone."""
     shop_id = privacy_request.shop_id
-    same_customer = customer_match.customer_requests(shop_id, privacy_request.customer_id,
+    same_customer = customer_match.customer_requests_filter(shop_id, privacy_request.customer_id,
                                                      privacy_request.customer_email, privacy_request.customer_phone)
     requests = session.scalars(
         select(PrivacyRequest).where(same_customer).order_by(PrivacyRequest.id)
@@ -191,7 +191,7 @@ def _our_records(session: Session, privacy_request: PrivacyRequest) -> dict[str,
     consents: Sequence[ConsentRecord] = []
     if privacy_request.customer_id is not None:
         consents = session.scalars(
-            select(ConsentRecord).where(customer_match.customer_consent_records(shop_id, privacy_request.customer_id))
+            select(ConsentRecord).where(customer_match.customer_consent_records_filter(shop_id, privacy_request.customer_id))
             .order_by(ConsentRecord.recorded_at)
         ).all()
     return {
@@ -240,13 +240,16 @@ class ShopifyData:
 
 
 def fetch_shopify_data(
-    session: Session, admin: ShopifyAdminClient, cipher: TokenCipher, privacy_request: PrivacyRequest
+    session: Session, admin: ShopifyAdminClient, cipher: TokenCipher, privacy_request: PrivacyRequest, *,
+    last_attempt: bool = True,
 ) -> ShopifyData:
     """Read the customer and their orders from Shopify. Writes nothing (but a token refresh).
 
     Shopify errors that survive the client's retries propagate, so the job is
     retried and, in the end, fails visibly. A shop without a usable token is
-    not an error: the report is built from what we hold and says so.
+    not an error: the report is built from what we hold and says so. So is a
+    token Shopify refuses (HTTP 401), but only on the job's ``last_attempt``:
+    before that it propagates, in case the refusal passes.
     """
     shop = session.get(Shop, privacy_request.shop_id)
     assert shop is not None
@@ -255,6 +258,8 @@ def fetch_shopify_data(
     except ShopNotInstalledError:
         reason = "The app has no access to the shop (it is uninstalled or its token expired)"
     except ShopifyUnauthorizedError:  # revoked: uninstalling does that at once, before Shopify tells us
+        if not last_attempt:
+            raise
         reason = "Shopify refused the app's access to the shop (the app was probably uninstalled)"
     return ShopifyData({}, None, [], [{"source": "shopify", "reason": f"{reason}, so nothing could be read from "
                                                                       "Shopify."}])

@@ -136,6 +136,7 @@ def test_a_hung_redis_delays_no_answer_past_shopifys_five_seconds(settings, redi
                 assert time.monotonic() - began < 4.5  # Shopify's deadline (5 s), less a margin
     finally:
         server.shutdown()
+        hung.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked in accept(), which close() alone does not
         hung.close()
         for connection in accepted:
             connection.close()
