@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import traceback
-from typing import NoReturn
-
-log = logging.getLogger(__name__)
-
 
 class AppError(Exception):
     """Base of every error the app raises on purpose."""
@@ -61,19 +55,6 @@ class ShopNotInstalledError(AppError):
     """The shop has no usable offline token (never installed, or uninstalled)."""
 
     status_code = 403
-
-
-class JobFailedError(AppError):
-    """What a failed job raises for RQ, whose failed-job registry in Redis keeps its text: the job's
-    :func:`failure_reason`, never the original error's text."""
-
-
-def raise_job_failure(exc: Exception, what: str) -> NoReturn:
-    """Log where ``exc`` happened (its traceback's frames, not its text), then raise it to RQ as
-    :class:`JobFailedError`."""
-    reason = failure_reason(exc)
-    log.error("%s failed: %s\n%s", what, reason, "".join(traceback.format_tb(exc.__traceback__)))
-    raise JobFailedError(reason) from None
 
 
 def failure_reason(exc: Exception) -> str:

@@ -36,9 +36,9 @@ from shopify_app import queue
 from shopify_app.errors import ConfigurationError
 from shopify_app.settings import Settings
 from workers import context
-from workers.cron import add_retry_option, retry_delays
 from workers.job_logging import configure_logging
 from workers.maintenance import sweep_pending_requests
+from workers.redis_outage import add_retry_option, retry_delays
 
 log = logging.getLogger(__name__)
 

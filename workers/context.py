@@ -8,16 +8,22 @@ with ``Settings.from_env()``, tests with their own settings); jobs then use
 from __future__ import annotations
 
 import dataclasses
+import logging
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from typing import NoReturn
 
 from sqlalchemy.orm import Session
 
 from shopify_app import db
 from shopify_app.encryption import TokenCipher
+from shopify_app.errors import AppError, failure_reason
 from shopify_app.platform.admin_client import ShopifyAdminClient
 from shopify_app.settings import Settings
+
+log = logging.getLogger(__name__)
 
 _configured: Settings | None = None
 
@@ -54,3 +60,16 @@ def job_context() -> Iterator[JobContext]:
     finally:
         session.rollback()
         session.close()
+
+
+class JobFailedError(AppError):
+    """What a failed job raises for RQ, whose failed-job registry in Redis keeps its text: the job's
+    :func:`failure_reason`, never the original error's text."""
+
+
+def raise_job_failure(exc: Exception, what: str) -> NoReturn:
+    """Log where ``exc`` happened (its traceback's frames, not its text), then raise it to RQ as
+    :class:`JobFailedError`."""
+    reason = failure_reason(exc)
+    log.error("%s failed: %s\n%s", what, reason, "".join(traceback.format_tb(exc.__traceback__)))
+    raise JobFailedError(reason) from None

@@ -15,7 +15,6 @@ import argparse
 import logging
 import sys
 import time
-from collections.abc import Iterator
 from types import FrameType
 
 from redis import Redis
@@ -30,6 +29,7 @@ from shopify_app.settings import Settings
 from workers.fulfilment import queue_owed_report_links
 from workers.job_logging import configure_logging
 from workers.maintenance import purge_expired_data, sweep_pending_requests
+from workers.redis_outage import RETRY_MAX_DELAY, add_retry_option, retry_delays
 from workers.retention_due import queue_retention_scans
 
 log = logging.getLogger(__name__)
@@ -38,16 +38,6 @@ SWEEP_INTERVAL_SECONDS = 60
 PURGE_CRON = "17 3 * * *"  # daily, at a quiet hour (UTC)
 RETENTION_SCAN_CRON = "41 4 * * 1"  # weekly, Monday morning (UTC): customers past retention
 REPORT_LINKS_CRON = "23 * * * *"  # hourly: report-link emails still owed (their job was lost)
-RETRY_FIRST_DELAY = 1.0
-RETRY_MAX_DELAY = 15.0  # once Redis is back, the sweeper is queued again within this, so well inside the minute
-
-
-def retry_delays(max_delay: float = RETRY_MAX_DELAY) -> Iterator[float]:
-    """The waits between attempts to reach Redis again: 1 s, 2 s, 4 s, … up to ``max_delay``."""
-    delay = min(RETRY_FIRST_DELAY, max_delay)
-    while True:
-        yield delay
-        delay = min(delay * 2, max_delay)
 
 
 class JsonCronJob(CronJob):
@@ -111,18 +101,6 @@ def build_scheduler(settings: Settings, *, max_retry_delay: float = RETRY_MAX_DE
     # register() would build pickle CronJobs
     scheduler._cron_jobs.extend([sweeper, purge, retention_scans, report_links])
     return scheduler
-
-
-def _positive_seconds(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError("must be a positive number of seconds")
-    return value
-
-
-def add_retry_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--max-retry-delay", type=_positive_seconds, default=RETRY_MAX_DELAY, metavar="SECONDS",
-                        help=f"longest wait between attempts while Redis is unavailable (default {RETRY_MAX_DELAY:g})")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,10 +9,10 @@ from typing import Any
 from rq import get_current_job
 
 from shopify_app import db
-from shopify_app.errors import failure_reason, raise_job_failure
+from shopify_app.errors import failure_reason
 from shopify_app.models import PrivacyRequest, RequestStatus, Shop
 from shopify_app.services import erasure, privacy_requests, reports
-from workers.context import JobContext, job_context
+from workers.context import JobContext, job_context, raise_job_failure
 
 log = logging.getLogger(__name__)
 

@@ -8,10 +8,10 @@ from rq import get_current_job
 from sqlalchemy import select
 
 from shopify_app import queue
-from shopify_app.errors import failure_reason, raise_job_failure
+from shopify_app.errors import failure_reason
 from shopify_app.models import Shop
 from shopify_app.services import retention_due
-from workers.context import job_context
+from workers.context import job_context, raise_job_failure
 
 log = logging.getLogger(__name__)
 

@@ -8,14 +8,14 @@ or phone; consent records by customer id, and the anonymous ones of every visito
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, false, func, or_, select
 
 from shopify_app.models import ConsentRecord, PrivacyRequest
 
 
 def customer_requests_filter(shop_id: int, customer_id: int | None, email: str | None,
-                             phone: str | None) -> ColumnElement[bool] | None:
-    """The condition on ``PrivacyRequest`` rows, or None if nothing identifies the customer."""
+                             phone: str | None) -> ColumnElement[bool]:
+    """The condition on ``PrivacyRequest`` rows; it matches none if nothing identifies the customer."""
     matchers: list[ColumnElement[bool]] = []
     if customer_id is not None:
         matchers.append(PrivacyRequest.customer_id == customer_id)
@@ -24,7 +24,7 @@ def customer_requests_filter(shop_id: int, customer_id: int | None, email: str |
         matchers.append(func.lower(PrivacyRequest.customer_email) == func.lower(email))
     if phone:
         matchers.append(PrivacyRequest.customer_phone == phone)
-    return and_(PrivacyRequest.shop_id == shop_id, or_(*matchers)) if matchers else None
+    return and_(PrivacyRequest.shop_id == shop_id, or_(*matchers)) if matchers else false()
 
 
 def customer_consent_records_filter(shop_id: int, customer_id: int) -> ColumnElement[bool]:

@@ -43,12 +43,11 @@ def erase_customer_data(session: Session, privacy_request: PrivacyRequest, *,
     """
     shop_id = privacy_request.shop_id
     # Read once: anonymising the customer's requests blanks these on ``privacy_request`` itself.
-    customer_id, email, phone = privacy_request.customer_id, privacy_request.customer_email, privacy_request.customer_phone
+    customer_id, email = privacy_request.customer_id, privacy_request.customer_email
     proof: dict[str, Any] = {"identifiers": _customer_identifiers(privacy_request)}
-    same_customer = customer_match.customer_requests_filter(shop_id, customer_id, email, phone)
-    related_ids = list(session.scalars(select(PrivacyRequest.id).where(same_customer))) if same_customer is not None \
-        else []
-    related_ids = sorted({*related_ids, privacy_request.id} - {None})
+    same_customer = customer_match.customer_requests_filter(shop_id, customer_id, email, privacy_request.customer_phone)
+    related_ids = sorted({*session.scalars(select(PrivacyRequest.id).where(same_customer)),
+                          privacy_request.id} - {None})
 
     consent_deleted = session.execute(
         delete(ConsentRecord).where(customer_match.customer_consent_records_filter(shop_id, customer_id))

@@ -179,11 +179,11 @@ def _order_count(customer: dict[str, Any] | None) -> int:
 def _our_records(session: Session, privacy_request: PrivacyRequest) -> dict[str, Any]:
     """Everything we hold about this customer in this shop, matched by id, email or phone."""
     shop_id = privacy_request.shop_id
-    same_customer = customer_match.customer_requests_filter(shop_id, privacy_request.customer_id,
-                                                     privacy_request.customer_email, privacy_request.customer_phone)
+    same_customer = customer_match.customer_requests_filter(
+        shop_id, privacy_request.customer_id, privacy_request.customer_email, privacy_request.customer_phone)
     requests = session.scalars(
         select(PrivacyRequest).where(same_customer).order_by(PrivacyRequest.id)
-    ).all() if same_customer is not None else [privacy_request]
+    ).all() or [privacy_request]  # none when nothing identifies the customer
     history = session.scalars(
         select(AuditEntry).where(AuditEntry.shop_id == shop_id,
                                  AuditEntry.privacy_request_id.in_([r.id for r in requests])).order_by(AuditEntry.id)
@@ -191,7 +191,8 @@ def _our_records(session: Session, privacy_request: PrivacyRequest) -> dict[str,
     consents: Sequence[ConsentRecord] = []
     if privacy_request.customer_id is not None:
         consents = session.scalars(
-            select(ConsentRecord).where(customer_match.customer_consent_records_filter(shop_id, privacy_request.customer_id))
+            select(ConsentRecord)
+            .where(customer_match.customer_consent_records_filter(shop_id, privacy_request.customer_id))
             .order_by(ConsentRecord.recorded_at)
         ).all()
     return {

@@ -88,7 +88,8 @@ def test_data_request_compiles_a_complete_report(install_shop, post_webhook, run
     assert sorted(o["name"] for o in report["orders"]) == ["#1001", "#1002"]  # #1002 is 95 days old
     assert all(o["lineItems"]["nodes"] for o in report["orders"])
     for order in report["orders"]:
-        assert order["totalPriceSet"]["shopMoney"]["currencyCode"] == "EUR" and order["totalPriceSet"]["shopMoney"]["amount"]
+        total = order["totalPriceSet"]["shopMoney"]
+        assert total["currencyCode"] == "EUR" and total["amount"]
         assert order["shippingAddress"]["city"] and order["billingAddress"]["lastName"] == "Dubois"
     held = report["held_by_this_app"]
     assert held["consent_records"][0]["choices"] == {"analytics": True, "marketing": False, "preferences": True,
@@ -310,7 +311,8 @@ def test_shop_redact_leaves_only_a_tombstone_and_is_idempotent(install_shop, pos
     batch = RetentionErasureBatch(shop_id=shop.id, actor="merchant")
     db_session.add(batch)
     db_session.flush()
-    db_session.add(RetentionDueCustomer(shop_id=shop.id, customer_id=1002, shopify_updated_at=dt.datetime(2020, 1, 1, tzinfo=dt.UTC),
+    db_session.add(RetentionDueCustomer(shop_id=shop.id, customer_id=1002,
+                                        shopify_updated_at=dt.datetime(2020, 1, 1, tzinfo=dt.UTC),
                                         batch_id=batch.id))
     db_session.commit()
     assert all(count_rows(db_session).values()), count_rows(db_session)
