@@ -29,6 +29,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -54,9 +55,21 @@ def _literal_list(values: Sequence[str]) -> str:
     return ", ".join(f"'{value}'" for value in values)  # our own enum values, never input
 
 
+PSYCOPG_CACHED_QUERY_BYTES = 4096
+"""psycopg converts a query's ``%(name)s`` placeholders anew on every execution (a regex over the whole text)
+unless the text is at most this long (``psycopg._queries.MAX_CACHED_STATEMENT_LENGTH``), and keys its prepared
+statements by the text: so the statement is sent without its comments and indentation."""
+
+
+def _compact(sql: str) -> str:
+    """``sql`` without ``--`` comments and with every run of whitespace made one space. The statement's string
+    literals hold neither (``tests/services/test_delivery_statement.py`` checks it)."""
+    return re.sub(r"\s+", " ", re.sub(r"--[^\n]*", "", sql)).strip()
+
+
 # %(rows)s: the JSON array; %(now)s and %(due)s: received_at and due_at (naive UTC, as UTCDateTime stores them).
 # A request is identified within its shop by (kind, key): Shopify's data request id, or the customer id.
-_STATEMENT = f"""
+_SOURCE = f"""
 WITH v AS (
     SELECT * FROM json_to_recordset(%(rows)s::json)
     AS v({", ".join(f"{name} {type_}" for name, type_ in _COLUMNS.items())})
@@ -148,6 +161,7 @@ SELECT 'stored', l.webhook_id, l.request_id, l.creates FROM linked l JOIN stored
 UNION ALL
 SELECT 'general', NULL, NULL, false FROM general
 """
+_STATEMENT = _compact(_SOURCE)
 
 
 @dataclasses.dataclass(frozen=True)
