@@ -48,9 +48,17 @@ def _run(
             prepared = prepare(ctx, privacy_request) if prepare else None
             ctx.session.commit()  # end the read transaction before taking the write lock
             db.begin_write(ctx.session)
-            privacy_request = ctx.session.get(PrivacyRequest, privacy_request_id)
+            # What ``prepare`` read is written now: the request is locked, so that an erasure of this customer
+            # either ran before (and is seen here) or waits for this transaction and erases what it writes
+            # (``erasure.erase_customer_data``). Erasures themselves lock their customer's requests in id order.
+            privacy_request = (privacy_requests.lock_request(ctx.session, privacy_request_id) if prepare
+                               else ctx.session.get(PrivacyRequest, privacy_request_id))
+            if privacy_request is None or privacy_request.status in DONE_STATUSES:
+                ctx.session.rollback()
+                return {"skipped": True}
             detail = work(ctx, privacy_request, prepared) if prepare else work(ctx, privacy_request)
-            if ctx.session.get(PrivacyRequest, privacy_request_id) is not None:
+            if ctx.session.get(PrivacyRequest, privacy_request_id) is not None and \
+                    privacy_request.status not in DONE_STATUSES:
                 privacy_requests.mark_completed(ctx.session, privacy_request, detail)
             ctx.session.commit()
             return detail
@@ -78,6 +86,10 @@ def _fetch_from_shopify(ctx: JobContext, privacy_request: PrivacyRequest) -> rep
 
 
 def _compile(ctx: JobContext, privacy_request: PrivacyRequest, shopify: reports.ShopifyData) -> dict[str, Any]:
+    if privacy_requests.is_anonymised(privacy_request):
+        # The customer's data was erased while this job read Shopify: a report now would bring it back.
+        privacy_requests.mark_closed(ctx.session, privacy_request, outcome="erased", actor="system")
+        return {"skipped": "erased"}
     report = reports.store_customer_report(ctx.session, privacy_request, shopify)
     return {"report_id": report.id, "size_bytes": report.size_bytes, "sha256": report.sha256}
 

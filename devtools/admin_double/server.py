@@ -21,7 +21,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from graphql import GraphQLError, execute, parse
@@ -69,6 +69,20 @@ class _Failure:
     remaining: int
     retry_after: float
     delay: float
+
+
+@dataclass
+class Hold:
+    """GraphQL requests wait here until released: a test then does something while the app is mid-way through
+    its reads (an erasure while a report job fetches, say). In-process only, like the object itself."""
+
+    arrived: threading.Event = field(default_factory=threading.Event)
+    released: threading.Event = field(default_factory=threading.Event)
+    timeout: float = 30.0
+    """How long a request waits at most, so that a test that forgets to release cannot hang."""
+
+    def release(self) -> None:
+        self.released.set()
 
 
 def _error_codes(response: Response) -> list[str]:
@@ -124,6 +138,7 @@ class AdminApiDouble(ShopApiMixin):
         self.max_query_cost: int | None = 1000
         #: Seconds added before answering every API request.
         self.latency = 0.0
+        self._hold: Hold | None = None
         self._records_lock = threading.Lock()
         self._requests: list[dict[str, Any]] = []
         self._mutations: list[MutationRecord] = []
@@ -244,6 +259,11 @@ class AdminApiDouble(ShopApiMixin):
         :data:`.bulk.BULK_FAILURE_KINDS` (see :mod:`.bulk`)."""
         self.bulk.fail_next(kind, times)
 
+    def hold_graphql(self) -> Hold:
+        """Make GraphQL requests wait until the returned hold is released (then they are answered as usual)."""
+        self._hold = Hold()
+        return self._hold
+
     def _record_bulk_rejection(self, shop: str, query: str, problems: list[str]) -> None:
         """An invalid bulk query is the client's fault, like an invalid document."""
         with self._records_lock:
@@ -324,6 +344,10 @@ class AdminApiDouble(ShopApiMixin):
             return self._token(shop, body if isinstance(body, dict) else form or {})
         if values["version"] != self.api_version:
             return _json({"errors": "Not Found"}, 404)
+        hold = self._hold
+        if hold is not None:
+            hold.arrived.set()
+            hold.released.wait(hold.timeout)
         failure = self._take_failure("graphql")
         if failure is not None:
             response = self._failure_response(failure, shop, self._quick_cost(body))

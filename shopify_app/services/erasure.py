@@ -46,7 +46,10 @@ def erase_customer_data(session: Session, privacy_request: PrivacyRequest, *,
     customer_id, email = privacy_request.customer_id, privacy_request.customer_email
     proof: dict[str, Any] = {"identifiers": _customer_identifiers(privacy_request)}
     same_customer = customer_match.customer_requests_filter(shop_id, customer_id, email, privacy_request.customer_phone)
-    related_ids = sorted({*session.scalars(select(PrivacyRequest.id).where(same_customer)),
+    # Locked first, in id order: a report job writing for one of them (``workers.privacy``) finishes before the
+    # deletes below, whose snapshots then see its report, or it waits and finds its request anonymised.
+    related_ids = sorted({*session.scalars(select(PrivacyRequest.id).where(same_customer)
+                                           .order_by(PrivacyRequest.id).with_for_update()),
                           privacy_request.id} - {None})
 
     consent_deleted = session.execute(

@@ -313,6 +313,19 @@ def get_request(session: Session, shop_id: int, privacy_request_id: int) -> Priv
     return privacy_request
 
 
+def lock_request(session: Session, privacy_request_id: int) -> PrivacyRequest | None:
+    """The request, read anew and locked until the transaction ends (PostgreSQL; SQLite's writers already take
+    the whole database)."""
+    return session.get(PrivacyRequest, privacy_request_id, with_for_update=True, populate_existing=True)
+
+
+def is_anonymised(privacy_request: PrivacyRequest) -> bool:
+    """Whether an erasure of its customer blanked the request (``erasure.erase_customer_data``): nothing is left
+    that identifies them."""
+    return privacy_request.customer_id is None and not privacy_request.customer_email \
+        and not privacy_request.customer_phone
+
+
 def open_requests(session: Session, *, limit: int = 1000) -> Sequence[PrivacyRequest]:
     """Requests that must have a job (received or processing), oldest first, across all shops (the sweeper)."""
     query = (

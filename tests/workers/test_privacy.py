@@ -6,11 +6,14 @@ import datetime as dt
 import hashlib
 import json
 import re
+import threading
+from collections.abc import Callable
 
+import pytest
 from rq.job import Job
 from rq.registry import FailedJobRegistry
 from rq.serializers import JSONSerializer
-from sqlalchemy import func, select
+from sqlalchemy import Engine, event, func, select, text
 
 from shopify_app import queue
 from shopify_app.models import (
@@ -32,6 +35,8 @@ from shopify_app.services.identifiers import domain_hash, salted_hash
 from tests.admin.factories import add_request
 from tests.conftest import DEMO_SHOP, load_sample
 from tests.signing import json_body
+from tests.waiting import wait_for
+from workers import privacy as privacy_jobs
 
 
 def requests_in(db_session) -> list[PrivacyRequest]:
@@ -284,6 +289,117 @@ def test_customer_redact_erases_everything_about_the_customer_and_is_idempotent(
     run_worker()
     assert [r.status for r in requests_in(db_session)] == ["completed", "completed", "completed"]
     assert len(db_session.scalars(select(ConsentRecord)).all()) == 2
+
+
+class Background(threading.Thread):
+    """A function run in a thread; :meth:`result` joins it and raises what it raised."""
+
+    def __init__(self, function: Callable[[], object]) -> None:
+        super().__init__(daemon=True)
+        self._function = function
+        self._error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self._function()
+        except BaseException as exc:  # noqa: BLE001 (handed to the test's thread)
+            self._error = exc
+
+    def result(self, timeout: float = 30) -> None:
+        self.join(timeout)
+        assert not self.is_alive(), "the background work did not finish"
+        if self._error is not None:
+            raise self._error
+
+
+def queue_report_and_erasure(install_shop, post_webhook, run_worker, db_session) -> tuple[int, int]:
+    """A data request and then an erasure of the same customer, both queued: their request ids."""
+    install_shop()
+    run_worker()  # the installation's own jobs, so that the next run starts with the report job
+    assert post_webhook("customers/data_request", data_request_body()).status_code == 200
+    assert post_webhook("customers/redact", load_sample("customers_redact")).status_code == 200
+    data_request, redact = requests_in(db_session)
+    return data_request.id, redact.id
+
+
+def assert_erased_without_report(db_session, data_request_id: int) -> None:
+    data_request = next(r for r in requests_in(db_session) if r.id == data_request_id)
+    assert (data_request.customer_id, data_request.customer_email, data_request.customer_phone) == (None, None, None)
+    assert db_session.scalar(select(func.count()).select_from(PrivacyReport)) == 0
+
+
+def test_an_erasure_committed_while_the_report_job_reads_shopify_wins(
+        install_shop, post_webhook, run_worker, db_session, shopify_double):
+    """The report job reads Shopify outside any transaction, for seconds; the customer's erasure may commit
+    meanwhile, and the report must not bring the erased data back."""
+    data_request_id, redact_id = queue_report_and_erasure(install_shop, post_webhook, run_worker, db_session)
+    hold = shopify_double.hold_graphql()
+
+    def erase_while_shopify_is_read() -> None:
+        try:
+            assert hold.arrived.wait(10), "the report job did not read Shopify"
+            privacy_jobs.erase_customer_data(redact_id)  # another worker's job, run to its end
+        finally:
+            hold.release()
+
+    eraser = Background(erase_while_shopify_is_read)
+    eraser.start()
+    run_worker()  # the report job, held at its first read, then the erasure's own job (already done: skipped)
+    eraser.result()
+
+    assert_erased_without_report(db_session, data_request_id)
+    data_request, redact = requests_in(db_session)
+    assert (data_request.status, data_request.outcome) == ("closed", "erased")
+    assert redact.status == "completed"
+    actions = db_session.scalars(select(AuditEntry.action).where(AuditEntry.privacy_request_id == data_request_id)
+                                 .order_by(AuditEntry.id)).all()
+    assert actions[-1] == "request.closed" and "report.compiled" not in actions
+
+
+def sessions_waiting_for_a_lock(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return connection.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                       "AND datname = current_database()")).scalar_one()
+
+
+def test_an_erasure_started_while_the_report_is_written_erases_it(
+        install_shop, post_webhook, run_worker, db_session, settings):
+    """The other order: the report job is inside its write transaction when the erasure starts. The erasure
+    waits for it, then deletes the report (on SQLite the two transactions cannot overlap)."""
+    if not settings.database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only: SQLite's writers take the database lock first, so they never overlap")
+    data_request_id, redact_id = queue_report_and_erasure(install_shop, post_webhook, run_worker, db_session)
+    report_written, erasure_waits = threading.Event(), threading.Event()
+    worker_thread = threading.get_ident()
+
+    def hold_after_the_report_insert(conn, cursor, statement, parameters, context, executemany) -> None:
+        if threading.get_ident() == worker_thread and statement.startswith("INSERT INTO privacy_reports"):
+            report_written.set()
+            erasure_waits.wait(10)
+
+    def erase_while_the_report_is_written() -> None:
+        assert report_written.wait(10), "the report job wrote no report"
+        eraser = Background(lambda: privacy_jobs.erase_customer_data(redact_id))
+        eraser.start()
+        try:
+            wait_for(lambda: sessions_waiting_for_a_lock(db_session.get_bind()), timeout=10)
+        finally:
+            erasure_waits.set()
+        eraser.result()
+
+    event.listen(Engine, "after_cursor_execute", hold_after_the_report_insert)
+    try:
+        watcher = Background(erase_while_the_report_is_written)
+        watcher.start()
+        run_worker()
+        watcher.result()
+    finally:
+        event.remove(Engine, "after_cursor_execute", hold_after_the_report_insert)
+
+    assert_erased_without_report(db_session, data_request_id)
+    assert [r.status for r in requests_in(db_session)] == ["completed", "completed"]  # the report, then erased
+    proof = db_session.scalars(select(AuditEntry).where(AuditEntry.action == "data.erased")).one()
+    assert proof.detail["counts"]["reports_deleted"] == 1
 
 
 SHOP_TABLES = (Shop, ShopSettings, BannerConfig, PrivacyRequest, PrivacyReport, ConsentRecord, AuditEntry,
