@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -135,6 +136,9 @@ class WebhookDelivery(Base):
                                                            index=True)
 
 
+DATA_REQUEST_UNIQUE_INDEX = "uq_privacy_requests_shop_data_request"
+
+
 class PrivacyRequest(Base):
     """A data-subject request with its legal deadline, from a webhook or the storefront."""
 
@@ -145,6 +149,11 @@ class PrivacyRequest(Base):
         Index("ix_privacy_requests_status_received", "status", "received_at"),
         Index("ix_privacy_requests_shop_customer", "shop_id", "customer_id"),
         Index("ix_privacy_requests_shop_shopify_request", "shop_id", "shopify_request_id"),
+        # One request per Shopify data request, even when two processes receive it under two webhook ids at
+        # once (the intake turns the loser's violation into a retry that finds the winner's request).
+        Index(DATA_REQUEST_UNIQUE_INDEX, "shop_id", "shopify_request_id", unique=True,
+              postgresql_where=text(f"kind = '{RequestKind.DATA_REQUEST}'"),
+              sqlite_where=text(f"kind = '{RequestKind.DATA_REQUEST}'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

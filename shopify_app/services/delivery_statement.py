@@ -21,7 +21,9 @@ Concurrency: the deliveries are inserted ``ON CONFLICT (webhook_id) DO NOTHING``
 they will point to (taken from the sequence), and a request is inserted only if a delivery pointing to it
 was. So if another transaction stores one of these webhook ids first, that delivery is a duplicate and
 nothing of it is stored, in the same single statement. Rows are inserted in webhook id order, as the
-general path does, so two batches lock them in the same order.
+general path does, so two batches lock them in the same order. If another transaction stores the same Shopify
+data request under another webhook id first, the request's unique index fails the whole statement, and the
+intake tries again (``privacy_requests.raced_on_a_data_request``): the retry links to that request.
 """
 
 from __future__ import annotations

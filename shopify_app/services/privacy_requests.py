@@ -8,11 +8,13 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Select, bindparam, insert, literal, select
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from shopify_app import db
 from shopify_app.errors import NotFoundError
 from shopify_app.models import (
+    DATA_REQUEST_UNIQUE_INDEX,
     OPEN_STATUSES,
     PrivacyRequest,
     RequestKind,
@@ -56,7 +58,17 @@ class AcceptedDelivery:
 
 
 class ConcurrentDelivery(Exception):
-    """Another transaction stored one of the batch's webhook ids first: roll back and accept the batch again."""
+    """Another transaction stored one of the batch's webhook ids, or one of its Shopify data requests under
+    another webhook id, first: roll back and accept the batch again (it then sees the other's rows)."""
+
+
+def raced_on_a_data_request(exc: DBAPIError) -> bool:
+    """Whether the database refused a request because another transaction stored the same Shopify data request
+    meanwhile (the unique index :data:`models.DATA_REQUEST_UNIQUE_INDEX`; PostgreSQL only: SQLite's writers
+    never overlap)."""
+    diagnostics = getattr(exc.orig, "diag", None)
+    return isinstance(exc, IntegrityError) and getattr(diagnostics, "constraint_name", None) == \
+        DATA_REQUEST_UNIQUE_INDEX
 
 
 RequestKey = tuple[str, int, object]
@@ -111,7 +123,7 @@ def accept_deliveries(session: Session, deliveries: Sequence[Delivery]) -> list[
     db.begin_write(session)
     now = utcnow()
     webhook_ids = {delivery.webhook_id for delivery in deliveries}
-    seen = dict(session.execute(_SEEN_DELIVERIES, {"webhook_ids": list(webhook_ids)}).tuples().all())
+    seen = dict(session.execute(_SEEN_DELIVERIES, {"webhook_ids": list(webhook_ids)}).all())
     fresh: dict[str, Delivery] = {}  # first delivery of each new webhook id, by webhook id (a stable lock order)
     for delivery in sorted(deliveries, key=lambda d: d.webhook_id):
         if delivery.webhook_id not in seen:

@@ -130,16 +130,21 @@ class WebhookIntake:
                 reconnected = True
 
     def _accept_once(self, batch: list[WebhookDelivery]) -> list[AcceptedDelivery]:
-        if self._autocommit_engine is not None:
-            with self._autocommit_engine.connect() as connection:
-                accepted = delivery_statement.accept_deliveries(connection, batch)
-            if accepted is not None:
-                return accepted
-        with self._new_session() as session:  # closing it rolls back whatever was not committed
-            # The process's other deliveries wait behind this batch: not for as long as a row stays held (each
-            # lock wait gives up after db.WRITE_LOCK_TIMEOUT_MS; then 503, and Shopify delivers again).
-            db.limit_write_waits(session)
-            return privacy_requests.accept_deliveries(session, batch)
+        try:
+            if self._autocommit_engine is not None:
+                with self._autocommit_engine.connect() as connection:
+                    accepted = delivery_statement.accept_deliveries(connection, batch)
+                if accepted is not None:
+                    return accepted
+            with self._new_session() as session:  # closing it rolls back whatever was not committed
+                # The process's other deliveries wait behind this batch: not for as long as a row stays held (each
+                # lock wait gives up after db.WRITE_LOCK_TIMEOUT_MS; then 503, and Shopify delivers again).
+                db.limit_write_waits(session)
+                return privacy_requests.accept_deliveries(session, batch)
+        except DBAPIError as exc:
+            if privacy_requests.raced_on_a_data_request(exc):
+                raise ConcurrentDelivery() from exc
+            raise
 
     def _queue_jobs(self, accepted: list[AcceptedDelivery]) -> None:
         """After the commit, the jobs of the batch's requests: those created now in one pipeline, the others

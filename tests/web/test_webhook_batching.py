@@ -184,6 +184,43 @@ def test_a_webhook_id_committed_by_another_process_meanwhile_is_a_duplicate(
     assert queue.get_queue(redis_conn).count == 0
 
 
+def test_a_data_request_stored_by_another_process_meanwhile_is_the_same_request(
+        app, live_server, db_session, database_url, redis_conn, shop):
+    """Another process's transaction holds the same Shopify data request, received under another webhook id and
+    uncommitted: ours waits on the unique index, then tries again and links its delivery to that request.
+
+    The batch's one statement; the general path turns the same violation into the same retry
+    (``webhook_intake._accept_once``), but with the shop stored it is not taken, and with the shop created in
+    the other transaction ours would wait on the shop's row first, not on this index."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only: SQLite's writers take the database lock first, so they never overlap")
+    topic, body, webhook_id = data_request(4242, "second-webhook-id")
+    other = db.get_engine(database_url).connect()
+    transaction = other.begin()
+    shop_id = shop.id
+    request_id = other.execute(text(
+        "INSERT INTO privacy_requests (shop_id, kind, source, status, customer_id, orders_requested, "
+        "orders_to_redact, shopify_request_id, received_at, due_at, attempts) "
+        "VALUES (:s, 'data_request', 'webhook', 'received', 77, '[]', '[]', '4242', now(), now(), 0) "
+        "RETURNING id"), {"s": shop_id}).scalar_one()
+    other.execute(text("INSERT INTO webhook_deliveries (webhook_id, topic, shop_id, received_at, privacy_request_id) "
+                       "VALUES ('first-webhook-id', :t, :s, now(), :r)"), {"t": topic, "s": shop_id, "r": request_id})
+    result: list[httpx.Response] = []
+    poster = threading.Thread(target=lambda: result.extend(post_all(live_server, [(topic, body, webhook_id)])))
+    poster.start()
+    try:
+        wait_for(lambda: _waiting_on_lock(database_url), timeout=30, interval=0.05)
+    finally:
+        transaction.commit()
+        other.close()
+    poster.join(timeout=60)
+    assert [r.status_code for r in result] == [200]
+    db_session.rollback()
+    assert db_session.scalars(select(PrivacyRequest.id)).all() == [request_id]
+    deliveries = db_session.execute(select(WebhookDelivery.webhook_id, WebhookDelivery.privacy_request_id)).all()
+    assert dict(deliveries) == {"first-webhook-id": request_id, "second-webhook-id": request_id}
+
+
 def _waiting_on_lock(database_url: str) -> bool:
     with db.get_engine(database_url).connect() as connection:
         return bool(connection.scalar(text(
