@@ -10,7 +10,8 @@ machine is lost. Job timeouts still hold (RQ's SIGALRM death penalty runs in the
 
 A Redis outage does not end the process. While Redis is down at start, or when an outage ends RQ's work
 loop, it waits (1 s, doubling up to ``--max-retry-delay`` seconds) and starts again, the sweep included,
-so the sweep runs once Redis is back, before the worker takes jobs. SIGTERM or SIGINT stops it at any
+so the sweep runs once Redis is back, before the worker takes jobs. A database that cannot be reached by
+the start's sweep is waited for the same way (a job meeting it later fails and is retried by RQ). SIGTERM or SIGINT stops it at any
 point. (An outage while the worker waits for a job is RQ's own to ride out: it retries the dequeue.)
 
 Options: ``--burst`` to stop when the queues are empty, ``--fork`` for RQ's forking worker,
@@ -31,6 +32,7 @@ from rq import Worker
 from rq.exceptions import StopRequested
 from rq.serializers import JSONSerializer
 from rq.worker import BaseWorker, SimpleWorker
+from sqlalchemy.exc import OperationalError
 
 from shopify_app import queue
 from shopify_app.errors import ConfigurationError
@@ -92,12 +94,14 @@ def run(settings: Settings, *, burst: bool, fork: bool, max_retry_delay: float) 
                 if burst or worker.stop_requested:
                     return
                 reason = "RQ's work loop ended"
-            except RedisError as exc:
+            except (RedisError, OperationalError) as exc:
                 if worker is not None and worker.stop_requested:
                     return
-                if burst:  # a one-off run (tests, a manual drain) says Redis is down rather than waiting
+                if burst:  # a one-off run (tests, a manual drain) says what is down rather than waiting
                     raise
-                reason = f"Redis unavailable ({type(exc).__name__})"
+                down = "Redis" if isinstance(exc, RedisError) else "Database"
+                # The type only: a database error's text may carry the values of a statement.
+                reason = f"{down} unavailable ({type(getattr(exc, 'orig', None) or exc).__name__})"
             finally:
                 _stop_on_signal()
                 if worker is not None and worker.pubsub_thread is not None:

@@ -7,6 +7,7 @@ not running yet. ``--max-retry-delay 0.5`` keeps their waits for Redis short.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -15,12 +16,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from alembic import command
+from alembic.config import Config
 from rq.cron import CronScheduler
+from sqlalchemy.orm import Session
 
 from devtools.redis_server import RedisServer
-from shopify_app import queue
+from shopify_app import db, queue
+from shopify_app.services import shops
 from shopify_app.settings import Settings
-from tests.conftest import ROOT
+from tests.admin.factories import add_request
+from tests.conftest import DEMO_SHOP, ROOT
 from tests.signing import API_KEY, API_SECRET
 from tests.waiting import wait_for
 from tests.workers.test_maintenance import redact_body, statuses
@@ -101,6 +107,30 @@ def test_the_worker_waits_for_redis_and_sweeps_before_it_works(post_webhook, set
 
     redis_down.start()  # empty: only the start-up sweep can queue the request's job
     wait_for(lambda: statuses(db_session) == ["completed"], timeout=30)
+    assert worker.poll() is None
+    assert stop(worker) == 0, log.read_text()[-3000:]
+
+
+@pytest.mark.slow
+def test_the_worker_waits_for_the_database_and_sweeps_before_it_works(settings, redis_conn, tmp_path, processes):
+    """Started before its database can be reached, the worker waits for it rather than exiting. A SQLite file
+    in a folder that does not exist yet stands for a database server that is not up yet."""
+    database_url = f"sqlite:///{tmp_path / 'later' / 'app.sqlite3'}"
+    log = tmp_path / "worker.log"
+    worker = spawn("workers", dataclasses.replace(settings, database_url=database_url), settings.redis_url, log)
+    processes.append(worker)
+    wait_for(lambda: worker.poll() is not None or log.read_text().count("Database unavailable") >= 2, timeout=30)
+    assert worker.poll() is None, log.read_text()[-3000:]
+
+    (tmp_path / "later").mkdir()  # the database is up: migrated, with one request waiting, no job for it
+    config = Config(str(ROOT / "alembic.ini"))
+    config.set_main_option("sqlalchemy.url", database_url)
+    command.upgrade(config, "head")
+    with Session(db.get_engine(database_url)) as session:
+        shop_id = shops.get_or_create_shop(session, DEMO_SHOP).id
+        session.commit()
+        add_request(session, shop_id, kind="customer_redact")
+        wait_for(lambda: statuses(session) == ["completed"], timeout=30)
     assert worker.poll() is None
     assert stop(worker) == 0, log.read_text()[-3000:]
 
