@@ -6,6 +6,7 @@ The database is SQLite unless ``TEST_DATABASE_URL`` is set (CI sets it to Postgr
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Iterator
@@ -145,14 +146,23 @@ def app(settings: Settings, redis_conn: Redis):  # type: ignore[no-untyped-def]
     return application
 
 
-@pytest.fixture
-def live_server(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+@contextlib.contextmanager
+def serving(application) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """``application`` over real HTTP on a free port, in a thread: its base URL."""
+    server = make_server("127.0.0.1", 0, application, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+@pytest.fixture
+def live_server(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    with serving(app) as url:
+        yield url
 
 
 @pytest.fixture

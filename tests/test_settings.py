@@ -69,3 +69,13 @@ def test_defaults(tmp_path):
     assert settings.redis_url == "redis://127.0.0.1:6379/0"
     assert settings.shop_base_url("a.myshopify.com") == "https://a.myshopify.com"
     assert settings.api_secrets == ("secret",)
+
+
+def test_the_previous_secret_is_read_from_shopify_api_secret_previous(tmp_path):
+    rotating = Settings.from_env({**CREDENTIALS, "SHOPIFY_API_SECRET_PREVIOUS": "old-secret",
+                                  "INSTANCE_PATH": str(tmp_path)})
+    assert rotating.api_secret_previous == "old-secret"
+    assert rotating.api_secrets == ("secret", "old-secret")  # current first, then the one being rotated out
+    for unset in ({}, {"SHOPIFY_API_SECRET_PREVIOUS": ""}):
+        settings = Settings.from_env({**CREDENTIALS, **unset, "INSTANCE_PATH": str(tmp_path)})
+        assert settings.api_secret_previous is None and settings.api_secrets == ("secret",)

@@ -19,6 +19,7 @@ from shopify_app.platform.signatures import (
     verify_oauth_hmac,
     verify_webhook_hmac,
 )
+from shopify_app.settings import Settings
 
 OAUTH_DOC_QUERY = {
     "code": "0907a61c0c8d55e99db179b68161bc00",
@@ -122,3 +123,66 @@ def test_any_other_secret_is_rejected(body: bytes, secret: str, other: str):
     # Not merely `secret != other`: st.text generates "k" and "k\x00", which HMAC treats as one key.
     assume(_hmac_key(secret) != _hmac_key(other))
     assert not verify_webhook_hmac(body, _sign(body, other), [secret])
+
+
+@st.composite
+def changed_bodies(draw: st.DrawFn) -> tuple[bytes, bytes]:
+    """A body and the same body changed: bytes inserted, deleted, replaced, prepended or appended, or cut short."""
+    change = draw(st.sampled_from(["insert", "prepend", "append", "delete", "replace", "truncate"]))
+    grows = change in ("insert", "prepend", "append")
+    body = draw(st.binary(min_size=0 if grows else 1, max_size=512))
+    extra = draw(st.binary(min_size=1 if grows else 0, max_size=64))
+    if change == "insert":
+        at = draw(st.integers(min_value=0, max_value=len(body)))
+        return body, body[:at] + extra + body[at:]
+    if change == "prepend":
+        return body, extra + body
+    if change == "append":
+        return body, body + extra
+    if change == "truncate":
+        return body, body[:draw(st.integers(min_value=0, max_value=len(body) - 1))]
+    start = draw(st.integers(min_value=0, max_value=len(body) - 1))
+    end = draw(st.integers(min_value=start + 1, max_value=len(body)))
+    changed = body[:start] + (extra if change == "replace" else b"") + body[end:]
+    assume(changed != body)  # a replacement by the same bytes is no change
+    return body, changed
+
+
+SECRETS = st.text(min_size=1, max_size=40)
+
+
+def rotating_settings(current: str, previous: str | None) -> Settings:
+    return Settings(api_key="key", api_secret=current, api_secret_previous=previous, token_encryption_key="unused")
+
+
+@settings(max_examples=200, deadline=None)
+@given(change=changed_bodies(), current=SECRETS, previous=SECRETS)
+def test_any_insertion_deletion_replacement_truncation_or_appended_bytes_are_rejected(
+        change: tuple[bytes, bytes], current: str, previous: str):
+    body, changed = change
+    secrets = rotating_settings(current, previous).api_secrets
+    for signer in (current, previous):
+        header = _sign(body, signer)
+        assert verify_webhook_hmac(body, header, secrets)
+        assert not verify_webhook_hmac(changed, header, secrets)
+
+
+@settings(max_examples=200, deadline=None)
+@given(body=st.binary(max_size=256), current=SECRETS, previous=SECRETS, other=SECRETS)
+def test_while_rotating_the_current_and_previous_secrets_are_accepted_and_any_other_is_rejected(
+        body: bytes, current: str, previous: str, other: str):
+    assume(_hmac_key(other) not in (_hmac_key(current), _hmac_key(previous)))
+    secrets = rotating_settings(current, previous).api_secrets
+    assert verify_webhook_hmac(body, _sign(body, current), secrets)
+    assert verify_webhook_hmac(body, _sign(body, previous), secrets)
+    assert not verify_webhook_hmac(body, _sign(body, other), secrets)
+
+
+@settings(max_examples=100, deadline=None)
+@given(body=st.binary(max_size=256), current=SECRETS, previous=SECRETS, unset=st.sampled_from([None, ""]))
+def test_without_a_previous_secret_configured_the_previous_one_is_rejected(
+        body: bytes, current: str, previous: str, unset: str | None):
+    assume(_hmac_key(previous) != _hmac_key(current))
+    secrets = rotating_settings(current, unset).api_secrets
+    assert verify_webhook_hmac(body, _sign(body, current), secrets)
+    assert not verify_webhook_hmac(body, _sign(body, previous), secrets)

@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import datetime as dt
 import json
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
-from shopify_app import queue
-from shopify_app.models import PrivacyRequest, Shop, WebhookDelivery
+from shopify_app import create_app, queue
+from shopify_app.models import PrivacyRequest, Shop, WebhookDelivery, utcnow
 from shopify_app.web import webhooks
 from shopify_app.web.in_front import InFront
-from tests.conftest import DEMO_SHOP, load_sample
+from tests.conftest import DEMO_SHOP, load_sample, serving
 from tests.signing import API_SECRET, PREVIOUS_SECRET, json_body, webhook_headers
 
 TOPICS = ["customers/data_request", "customers/redact", "shop/redact"]
 SAMPLES = {"customers/data_request": "customers_data_request", "customers/redact": "customers_redact",
            "shop/redact": "shop_redact", "app/uninstalled": "app_uninstalled"}
+KINDS = {"customers/data_request": "data_request", "customers/redact": "customer_redact", "shop/redact": "shop_redact"}
+RETIRED_SECRET = "test-retired-secret-0123456789abcdef012345"  # the one PREVIOUS_SECRET replaced
 
 
 def count(db_session, model) -> int:
@@ -57,9 +63,81 @@ def test_bad_hmac_gets_401_and_stores_nothing(topic, tamper, client, db_session,
     assert redis_conn.keys("rq:job:*") == []
 
 
-def test_previous_secret_is_accepted_while_rotating(post_webhook, db_session):
-    assert post_webhook("customers/redact", load_sample("customers_redact"), secret=PREVIOUS_SECRET).status_code == 200
-    assert count(db_session, PrivacyRequest) == 1
+@pytest.mark.parametrize("topic", TOPICS)
+def test_a_delivery_signed_with_the_previous_secret_is_accepted_while_rotating(topic, post_webhook, db_session,
+                                                                                redis_conn):
+    response = post_webhook(topic, load_sample(SAMPLES[topic]), webhook_id=f"rotated-{topic}", secret=PREVIOUS_SECRET)
+    assert response.status_code == 200
+    delivery = db_session.scalars(select(WebhookDelivery)).one()
+    privacy_request = db_session.scalars(select(PrivacyRequest)).one()
+    assert (delivery.webhook_id, delivery.topic) == (f"rotated-{topic}", topic)
+    assert (delivery.privacy_request_id, privacy_request.kind) == (privacy_request.id, KINDS[topic])
+    assert queue.get_queue(redis_conn).fetch_job(queue.privacy_job_id(privacy_request.id)) is not None
+
+
+@pytest.mark.parametrize("topic", TOPICS)
+def test_a_delivery_signed_with_a_retired_secret_gets_401_and_stores_nothing(topic, post_webhook, db_session,
+                                                                              redis_conn):
+    """The secret before the previous one (neither current nor previous) no longer signs anything."""
+    response = post_webhook(topic, load_sample(SAMPLES[topic]), secret=RETIRED_SECRET)
+    assert response.status_code == 401
+    assert count(db_session, WebhookDelivery) == 0 and count(db_session, PrivacyRequest) == 0
+    assert count(db_session, Shop) == 0
+    assert redis_conn.keys("rq:job:*") == []
+
+
+@contextlib.contextmanager
+def served(application) -> Iterator[httpx.Client]:  # type: ignore[no-untyped-def]
+    """An app of the test's own settings, over real HTTP, as the live_server fixture serves the default one."""
+    with serving(application) as url, httpx.Client(base_url=url, timeout=10) as http:
+        yield http
+
+
+@pytest.mark.parametrize("no_previous", [None, ""])
+@pytest.mark.parametrize("topic", TOPICS)
+def test_without_a_previous_secret_configured_the_previous_one_is_refused(topic, no_previous, settings, redis_conn,
+                                                                          db_session):
+    settings = dataclasses.replace(settings, api_secret_previous=no_previous)
+    assert settings.api_secrets == (API_SECRET,)
+    body = load_sample(SAMPLES[topic])
+    with served(create_app(settings)) as http:
+        refused = http.post(f"/webhooks/{topic}", content=body,
+                            headers=webhook_headers(topic, body, shop=DEMO_SHOP, secret=PREVIOUS_SECRET))
+        assert refused.status_code == 401
+        assert count(db_session, WebhookDelivery) == 0 and count(db_session, PrivacyRequest) == 0
+        assert count(db_session, Shop) == 0
+        # The same app accepts the current secret: the 401 was the previous secret's, not a broken app's.
+        accepted = http.post(f"/webhooks/{topic}", content=body, headers=webhook_headers(topic, body, shop=DEMO_SHOP))
+        assert accepted.status_code == 200
+    db_session.rollback()  # a new transaction, which sees what the app committed since the first read
+    assert count(db_session, WebhookDelivery) == 1 and count(db_session, PrivacyRequest) == 1
+
+
+def test_a_data_request_delivery_stores_the_header_values_and_its_deadline(install_shop, client, db_session):
+    install_shop()
+    shop_id = db_session.scalars(select(Shop.id)).one()
+    db_session.rollback()  # so that the reads below see what the delivery commits
+    body = load_sample("customers_data_request")
+    headers = {**webhook_headers("customers/data_request", body, shop=DEMO_SHOP, webhook_id="wh-header-values",
+                                 event_id="ev-header-values",
+                                 # As Shopify sends it: nanoseconds; here with an offset, to prove it is converted.
+                                 triggered_at="2026-11-27T11:30:15.123456789+01:00"),
+               "X-Shopify-API-Version": "2026-07"}  # not the app's own version: read from the header
+    before = utcnow()
+    assert client.post("/webhooks/customers/data_request", content=body, headers=headers).status_code == 200
+    after = utcnow()
+
+    delivery = db_session.scalars(select(WebhookDelivery)).one()
+    assert (delivery.webhook_id, delivery.event_id, delivery.topic, delivery.shop_id, delivery.api_version) == (
+        "wh-header-values", "ev-header-values", "customers/data_request", shop_id, "2026-07")
+    assert delivery.triggered_at == dt.datetime(2026, 11, 27, 10, 30, 15, 123456, tzinfo=dt.UTC)
+    privacy_request = db_session.scalars(select(PrivacyRequest)).one()
+    assert (privacy_request.shop_id, privacy_request.kind, privacy_request.shopify_request_id) == (
+        shop_id, "data_request", "9999")
+    assert delivery.privacy_request_id == privacy_request.id
+    assert before <= privacy_request.received_at <= after
+    assert before <= delivery.received_at <= after
+    assert privacy_request.due_at == privacy_request.received_at + dt.timedelta(days=30)
 
 
 @pytest.mark.parametrize("topic,body", [
