@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Select, bindparam, insert, literal, select
+from sqlalchemy import Select, bindparam, insert, literal, select, tuple_
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -338,17 +338,23 @@ def is_anonymised(privacy_request: PrivacyRequest) -> bool:
         and not privacy_request.customer_phone
 
 
-def open_requests(session: Session, *, limit: int = 1000) -> Sequence[PrivacyRequest]:
-    """Requests that must have a job (received or processing), oldest first, across all shops (the sweeper)."""
+def open_requests(session: Session, *, page_size: int = 1000) -> Iterator[list[PrivacyRequest]]:
+    """Requests that must have a job (received or processing), across all shops (the sweeper): pages of at
+    most ``page_size``, oldest first, until none is left, so that a backlog bigger than a page is all seen."""
     query = (
         select(PrivacyRequest)
         .where(PrivacyRequest.status.in_(OPEN_STATUSES))
         # A storefront request waits for the merchant; it has a job only once they start one (``processing``).
         .where((PrivacyRequest.source != STOREFRONT_SOURCE) | (PrivacyRequest.status == RequestStatus.PROCESSING))
-        .order_by(PrivacyRequest.received_at)
-        .limit(limit)
+        .order_by(PrivacyRequest.received_at, PrivacyRequest.id)
+        .limit(page_size)
     )
-    return session.scalars(query).all()
+    page = session.scalars(query).all()
+    while page:
+        yield list(page)
+        last = page[-1]
+        page = session.scalars(query.where(tuple_(PrivacyRequest.received_at, PrivacyRequest.id)
+                                           > tuple_(last.received_at, last.id))).all()
 
 
 # -- state changes, made by jobs and by the merchant ------------------------------

@@ -10,14 +10,19 @@ import sys
 
 import psutil
 import pytest
-from sqlalchemy import create_engine, func, select
+from rq.cron import CronScheduler
+from sqlalchemy import create_engine, func, select, update
 
-from shopify_app.models import AuditEntry, PrivacyReport, PrivacyRequest, utcnow
+from shopify_app import queue
+from shopify_app.models import AuditEntry, PrivacyReport, PrivacyRequest, Shop, utcnow
+from tests.admin.factories import add_request
 from tests.conftest import ROOT, load_sample
 from tests.signing import API_KEY, API_SECRET, json_body
 from tests.waiting import wait_for
 from workers.cron import build_scheduler
 from workers.maintenance import purge_expired_data, sweep_pending_requests
+
+SWEEPER = "workers.maintenance.sweep_pending_requests"
 
 
 def statuses(db_session) -> list[str]:
@@ -83,6 +88,26 @@ def test_cron_scheduler_queues_the_sweeper_which_a_json_worker_runs(post_webhook
     assert statuses(db_session) == ["completed"]
 
 
+def test_cron_scheduler_registers_the_sweeper_every_minute_and_queues_it_again_a_minute_later(settings, redis_conn):
+    scheduler = build_scheduler(settings)
+    sweeper = next(job for job in scheduler.get_jobs() if job.func_name == SWEEPER)
+    assert [job.func_name for job in scheduler.enqueue_jobs()] == [SWEEPER]  # at start
+    assert scheduler.enqueue_jobs() == []  # not again at once
+
+    # The registration as RQ stores it in Redis (what `rq cron` monitoring shows): an interval, at most a minute.
+    scheduler.register_birth()
+    registered = next(job for job in CronScheduler.fetch(scheduler.name, redis_conn).get_jobs()
+                      if job.func_name == SWEEPER)
+    assert registered.cron is None and registered.interval is not None and 0 < registered.interval <= 60
+    assert registered.next_enqueue_time - registered.latest_enqueue_time <= dt.timedelta(seconds=60)
+
+    # A minute later (RQ's own record of the last run set a minute back, through its public method): due again.
+    sweeper.set_enqueue_time(sweeper.latest_enqueue_time - dt.timedelta(seconds=60))
+    assert [job.func_name for job in scheduler.enqueue_jobs()] == [SWEEPER]
+    assert scheduler.enqueue_jobs() == []
+    assert queue.get_queue(redis_conn, queue.MAINTENANCE_QUEUE).count == 2
+
+
 def test_a_worker_killed_mid_job_leaves_the_request_to_be_retried(
         install_shop, post_webhook, run_worker, db_session, settings, shopify_double, tmp_path):
     install_shop()
@@ -144,6 +169,19 @@ def test_a_worker_killed_mid_erase_leaves_the_request_to_be_retried(
     assert statuses(db_session) == ["completed"]
     proof = db_session.scalars(select(AuditEntry).where(AuditEntry.action == "data.erased")).one()
     assert proof.detail["counts"]["privacy_requests_anonymised"] == 1
+
+
+def test_the_sweeper_reads_a_backlog_bigger_than_its_page(install_shop, db_session, redis_conn, run_worker):
+    install_shop()
+    shop_id = db_session.scalars(select(Shop.id)).one()
+    ids = [add_request(db_session, shop_id, kind="customer_redact", customer_id=2000 + n) for n in range(5)]
+    # The same instant for all (one batch of deliveries shares it): the pages are keyed on (received_at, id).
+    db_session.execute(update(PrivacyRequest).values(received_at=utcnow()))
+    db_session.commit()
+    assert sweep_pending_requests(page_size=2) == {"pending": 5, "queued": 5}
+    assert sweep_pending_requests(page_size=2) == {"pending": 5, "queued": 0}
+    run_worker()
+    assert statuses(db_session) == ["completed"] * len(ids)
 
 
 def test_a_processing_request_whose_job_vanished_is_requeued_at_once(
