@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
 
 import pytest
 from redis import Redis
-from sqlalchemy import event, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import event, select, text
 
 from shopify_app import db
 from shopify_app.errors import MalformedPayloadError, NotFoundError
@@ -157,49 +157,66 @@ def test_submit_for_an_unknown_shop_stores_nothing(db_session, database_url, sho
     assert db_session.scalars(select(ConsentRecord)).all() == []
 
 
+@pytest.fixture
+def refuses_huge_revisions(database_url: str, db_session) -> Iterator[None]:
+    """The database itself refuses a revision beyond 32 bits, with the rest of its batch.
+
+    PostgreSQL does already: the column is an INTEGER. SQLite stores any integer up to 2**63, so a BEFORE INSERT
+    trigger makes it refuse the same row the same way (an IntegrityError, as a CHECK would), at the database
+    rather than in our code, which the test must run unchanged.
+    """
+    if database_url.startswith("postgresql"):
+        yield
+        return
+    db_session.execute(text(
+        "CREATE TRIGGER consent_test_refuse BEFORE INSERT ON consent_records WHEN NEW.revision > 2147483647 "
+        "BEGIN SELECT RAISE(ABORT, 'revision out of range'); END"))
+    db_session.commit()
+    try:
+        yield
+    finally:  # the SQLite file lives for the whole session: later tests must not meet the trigger
+        db_session.rollback()
+        db_session.execute(text("DROP TRIGGER consent_test_refuse"))
+        db_session.commit()
+
+
 def test_a_row_the_database_refuses_fails_alone_and_the_rest_of_its_batch_is_stored(db_session, database_url, shop,
-                                                                                     monkeypatch):
+                                                                                     refuses_huge_revisions):
     """Validation keeps such rows out; should one get through, it must not take its batch down with it."""
     domain = shop.domain
     db_session.rollback()
     batch = [pending(domain, visitor_id="visitor-a1"), pending(domain, visitor_id="visitor-b1"),
              pending(domain, visitor_id="visitor-c1")]
-    batch[1].row["revision"] = 2**40  # more than the INTEGER column holds (PostgreSQL refuses it)
-    batch[1].row["action"] = "x" * 400 if database_url.startswith("sqlite") else "custom"
-    if database_url.startswith("sqlite"):  # SQLite stores anything: make its INSERT fail on that row instead
-        original = ConsentWriter._insert_generic
-
-        def refuse_long_actions(connection, items):  # type: ignore[no-untyped-def]
-            if any(len(item.row["action"]) > 16 for item in items):
-                raise IntegrityError("INSERT", {}, Exception("value too long"))
-            return original(connection, items)
-
-        monkeypatch.setattr(ConsentWriter, "_insert_generic", staticmethod(refuse_long_actions))
+    batch[1].row["revision"] = 2**40  # more than the INTEGER column holds
     outcomes = writer(database_url)._write(batch)
     assert [type(outcome) for outcome in outcomes] == [type(None), ConsentWriteFailed, type(None)]
     db_session.rollback()
     assert sorted(r.visitor_id for r in db_session.scalars(select(ConsentRecord))) == ["visitor-a1", "visitor-c1"]
 
 
-def test_rate_limits_apply_per_visitor_and_per_shop(db_session, database_url, shop, redis_conn: Redis, monkeypatch):
-    monkeypatch.setattr(consent, "VISITOR_LIMIT", Limit("t-visitor", max_events=2, window_seconds=60))
-    monkeypatch.setattr(consent, "SHOP_LIMIT", Limit("t-shop", max_events=3, window_seconds=60))
+def test_rate_limits_apply_per_visitor_and_per_shop(db_session, database_url, shop, redis_conn: Redis):
+    # The real limits (20 per visitor, 2000 per shop, a minute): the counters of this window are set in Redis
+    # to leave 2 events to the visitor and 3 to the shop, as earlier traffic would have left them.
     limiter = FixedWindowLimiter(redis_conn, clock=lambda: 1_000_000.0)
     domain = shop.domain
+    window = 1_000_000 // 60
+    redis_conn.set(f"rl:{consent.SHOP_LIMIT.name}:{domain}:{window}", consent.SHOP_LIMIT.max_events - 3, ex=61)
+    redis_conn.set(f"rl:{consent.VISITOR_LIMIT.name}:{consent.visitor_key(domain, 'visitor-a1')}:{window}",
+                   consent.VISITOR_LIMIT.max_events - 2, ex=61)
     db_session.rollback()
     record = lambda visitor: writer(database_url, limiter).submit(  # noqa: E731
         domain, consent.ConsentInput.from_body(raw(visitor_id=visitor)))
     record("visitor-a1")
     record("visitor-a1")
     with pytest.raises(RateLimitExceeded) as exc:
-        record("visitor-a1")  # third from one visitor
+        record("visitor-a1")  # one more than the visitor's limit
     assert exc.value.status_code == 429 and exc.value.retry_after == 20  # 1_000_000 % 60 == 40
     with pytest.raises(RateLimitExceeded):
-        record("visitor-b1")  # the shop's fourth event in this window
+        record("visitor-b1")  # a new visitor, but one more than the shop's limit in this window
     db_session.rollback()
     assert len(db_session.scalars(select(ConsentRecord)).all()) == 2
     keys = sorted(key.decode() for key in redis_conn.keys("rl:*"))
-    assert keys[0] == "rl:t-shop:demo-shop.myshopify.com:16666" and len(keys) == 3
+    assert keys[0] == "rl:consent-shop:demo-shop.myshopify.com:16666" and len(keys) == 3
     assert not any(v in key for key in keys for v in ("visitor-a1", "visitor-b1"))  # only hashed in Redis
 
 
