@@ -242,6 +242,18 @@ class Store:
 
             return builders.add_customer(shop, fields)
 
+    def delete_customer(self, domain: str, customer_id: str | int) -> None:
+        """Delete a customer and their addresses, as the merchant may in Shopify admin (any time, e.g. while
+        the app pages through them). Shopify refuses to delete a customer with orders: so does this."""
+        with self.lock:
+            shop = self.shop(domain)
+            customer = shop.customers[gid("Customer", gid_number(customer_id) or 0)]
+            if customer["_order_ids"]:
+                raise ValueError("Shopify cannot delete a customer who has orders")
+            del shop.customers[customer["id"]]
+            for node_id in (customer["id"], *(address["id"] for address in customer["_addresses"])):
+                shop.nodes.pop(node_id, None)
+
     # ----------------------------------------------------------------- orders
     def add_order(
         self,

@@ -67,6 +67,14 @@ class GraphQLResult:
     cost: dict[str, Any] | None = None
 
 
+class IncompletePagesError(ShopifyApiError):
+    """A connection's pages stopped before its end: a page that should follow came back without the connection
+    (its owner deleted meanwhile, say, or access to it refused), or the page before it gave no cursor to it.
+
+    The pages read before it are right; the rest could not be read.
+    """
+
+
 @dataclasses.dataclass
 class RetryPolicy:
     max_attempts: int = 6
@@ -154,25 +162,45 @@ class ShopifyAdminClient:
             return GraphQLResult(data=body.get("data") or {}, errors=errors, cost=cost)
         raise ShopifyApiError(f"GraphQL call to {shop} still throttled after {self._retry.max_attempts} attempts.")
 
-    def paginate(
+    def pages(
         self, shop: str, access_token: str, query: str, variables: dict[str, Any], path: tuple[str, ...],
         *, after: str | None = None,
-    ) -> Iterator[tuple[dict[str, Any], GraphQLResult]]:
-        """Yield every node of the connection at ``path`` (from ``after`` on), following ``pageInfo.endCursor``."""
+    ) -> Iterator[tuple[list[dict[str, Any]], GraphQLResult]]:
+        """Each page of the connection at ``path`` (from ``after`` on), following ``pageInfo.endCursor``: its nodes
+        and the answer they came in, whose ``errors`` say what of the page could not be read.
+
+        No page if the first answer has no connection (its owner does not exist). A later page that cannot be
+        read raises :class:`IncompletePagesError`: stopping there silently would pass a part for the whole.
+        """
         cursor = after
+        where = ".".join(path)
         while True:
             result = self.graphql(shop, access_token, query, {**variables, "after": cursor})
             connection: Any = result.data
             for key in path:
                 connection = (connection or {}).get(key)
-            if not connection:
-                return
-            for node in connection.get("nodes") or ():
-                yield node, result
+            if connection is None:
+                if cursor is None:
+                    return
+                problems = "; ".join(f"{_error_code(e) or 'ERROR'}: {e.get('message', '')}" for e in result.errors)
+                raise IncompletePagesError(f"Shopify answered the next page of {where} without it"
+                                           + (f" ({problems})." if problems else "."))
+            yield list(connection.get("nodes") or ()), result
             page_info = connection.get("pageInfo") or {}
             if not page_info.get("hasNextPage"):
                 return
             cursor = page_info.get("endCursor")
+            if not cursor:  # going on without one would start again from the first page
+                raise IncompletePagesError(f"Shopify said more of {where} follows, but gave no cursor to it.")
+
+    def paginate(
+        self, shop: str, access_token: str, query: str, variables: dict[str, Any], path: tuple[str, ...],
+        *, after: str | None = None,
+    ) -> Iterator[tuple[dict[str, Any], GraphQLResult]]:
+        """Every node of the connection at ``path`` (from ``after`` on), with its page's answer (see :meth:`pages`)."""
+        for nodes, result in self.pages(shop, access_token, query, variables, path, after=after):
+            for node in nodes:
+                yield node, result
 
     def download(self, url: str) -> str:
         """GET a bulk operation's result file, with the same retries as the API calls.

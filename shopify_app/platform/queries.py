@@ -15,6 +15,9 @@ paging through 250 orders spends about 3,000 points: at a Standard shop's 100
 points/s that cannot take less than about 10 s, whatever the page shape. Many
 orders are therefore read by a bulk operation (``ORDERS_BULK_QUERY``), which has
 no cost budget; the paged queries remain for few orders and as its fallback.
+A customer's addresses come the same way as an order's line items: a first page
+with the customer, the rest through ``CUSTOMER_ADDRESSES_QUERY`` (an address costs
+1 point, so a following page of 250 asks for 252).
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ from collections.abc import Iterable
 
 ORDER_PAGE_SIZE = 25
 LINE_ITEM_PAGE_SIZE = 8
-ADDRESS_PAGE_SIZE = 25
+ADDRESS_PAGE_SIZE = 25  # read with the customer
+NEXT_ADDRESSES_PAGE_SIZE = 250  # the pages after the first: Shopify's largest
 
 # The fields of an order and of a line item, shared by the paged queries and the bulk query,
 # so that both paths put the same data in a report.
@@ -64,21 +68,35 @@ query ShopForReport {
 """
 
 CUSTOMER_QUERY = (
-    """
-query CustomerForReport($id: ID!) {
-  customer(id: $id) {
+    f"""
+query CustomerForReport($id: ID!) {{
+  customer(id: $id) {{
     id firstName lastName displayName locale createdAt updatedAt note tags state verifiedEmail
     numberOfOrders
-    amountSpent { amount currencyCode }
-    defaultEmailAddress { emailAddress marketingState marketingOptInLevel marketingUpdatedAt }
-    defaultPhoneNumber {
+    amountSpent {{ amount currencyCode }}
+    defaultEmailAddress {{ emailAddress marketingState marketingOptInLevel marketingUpdatedAt }}
+    defaultPhoneNumber {{
       phoneNumber
-      smsMarketingConsent { state optInLevel updatedAt collectedFrom }
-      whatsAppMarketingConsent { state optInLevel updatedAt collectedFrom }
-    }
-    addressesV2(first: 25) { nodes { ...AddressFields } pageInfo { hasNextPage endCursor } }
-  }
-}
+      smsMarketingConsent {{ state optInLevel updatedAt collectedFrom }}
+      whatsAppMarketingConsent {{ state optInLevel updatedAt collectedFrom }}
+    }}
+    addressesV2(first: {ADDRESS_PAGE_SIZE}) {{ nodes {{ ...AddressFields }} pageInfo {{ hasNextPage endCursor }} }}
+  }}
+}}
+"""
+    + _ADDRESS_FIELDS
+)
+
+CUSTOMER_ADDRESSES_QUERY = (
+    f"""
+query CustomerAddresses($id: ID!, $after: String) {{
+  customer(id: $id) {{
+    addressesV2(first: {NEXT_ADDRESSES_PAGE_SIZE}, after: $after) {{
+      nodes {{ ...AddressFields }}
+      pageInfo {{ hasNextPage endCursor }}
+    }}
+  }}
+}}
 """
     + _ADDRESS_FIELDS
 )

@@ -3,14 +3,17 @@
 One rule for the subject-access report (GDPR Art. 15) and for the erasure (Art. 17), so that a report shows
 everything an erasure would delete: privacy requests matched by Shopify customer id, email (case-insensitive)
 or phone; consent records by customer id, and the anonymous ones of every visitor id seen with that customer
-(the same browser before logging in).
+(the same browser before logging in); storefront form submissions behind those requests, and the unconfirmed
+ones sent from the customer's email address.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import ColumnElement, and_, false, func, or_, select
 
-from shopify_app.models import ConsentRecord, PrivacyRequest
+from shopify_app.models import ConsentRecord, PrivacyRequest, StorefrontRequest
 
 
 def customer_requests_filter(shop_id: int, customer_id: int | None, email: str | None,
@@ -35,3 +38,23 @@ def customer_consent_records_filter(shop_id: int, customer_id: int) -> ColumnEle
     return and_(ConsentRecord.shop_id == shop_id,
                 or_(ConsentRecord.customer_id == customer_id,
                     and_(ConsentRecord.customer_id.is_(None), ConsentRecord.visitor_id.in_(visitor_ids))))
+
+
+def linked_storefront_requests_filter(shop_id: int, request_ids: Sequence[int]) -> ColumnElement[bool]:
+    """The condition on ``StorefrontRequest`` rows behind the customer's requests (``request_ids``)."""
+    return and_(StorefrontRequest.shop_id == shop_id, StorefrontRequest.privacy_request_id.in_(request_ids))
+
+
+def unconfirmed_storefront_requests_filter(shop_id: int, email: str | None) -> ColumnElement[bool]:
+    """The condition on ``StorefrontRequest`` rows never confirmed (no request yet) from the customer's email."""
+    if not email:
+        return false()
+    return and_(StorefrontRequest.shop_id == shop_id, StorefrontRequest.privacy_request_id.is_(None),
+                func.lower(StorefrontRequest.email) == func.lower(email))
+
+
+def customer_storefront_requests_filter(shop_id: int, email: str | None,
+                                        request_ids: Sequence[int]) -> ColumnElement[bool]:
+    """The condition on every ``StorefrontRequest`` row of the customer: both of the above."""
+    return or_(linked_storefront_requests_filter(shop_id, request_ids),
+               unconfirmed_storefront_requests_filter(shop_id, email))

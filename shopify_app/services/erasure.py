@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from shopify_app.models import (
@@ -85,17 +85,13 @@ def _erase_storefront_requests(session: Session, shop_id: int, email: str | None
     """What shoppers wrote in the storefront form: blanked on their requests, unconfirmed ones deleted."""
     blanked = session.execute(
         update(StorefrontRequest)
-        .where(StorefrontRequest.shop_id == shop_id, StorefrontRequest.privacy_request_id.in_(related_ids))
+        .where(customer_match.linked_storefront_requests_filter(shop_id, related_ids))
         .values(email=None, message=None, correction=None, handling_note=None)
         .execution_options(synchronize_session="fetch")
     ).rowcount if related_ids else 0
-    deleted = 0
-    if email:
-        deleted = session.execute(
-            delete(StorefrontRequest).where(StorefrontRequest.shop_id == shop_id,
-                                            StorefrontRequest.privacy_request_id.is_(None),
-                                            func.lower(StorefrontRequest.email) == func.lower(email))
-        ).rowcount
+    deleted = session.execute(
+        delete(StorefrontRequest).where(customer_match.unconfirmed_storefront_requests_filter(shop_id, email))
+    ).rowcount if email else 0
     return blanked + deleted
 
 

@@ -24,6 +24,13 @@ LABELS: dict[str, dict[str, str]] = {
         "recipients": "Who receives it", "retention": "How long we keep it", "rights": "Your rights",
         "exercise": "How to exercise them", "unavailable": "What could not be included",
         "none": "None", "no_customer": "No customer account could be read.", "request": "Request",
+        "customer_id": "Customer account number", "orders_concerned": "Orders concerned",
+        "merchant_note": "The shop's note", "storefront": "What you sent through the shop's privacy form",
+        "submitted": "Sent", "message": "Your message", "correction": "Correction asked for",
+        "handling_note": "What the shop did", "retention_list": "Inactive customers",
+        "retention_list_intro": "Your account has had no order and no update for longer than the shop keeps its "
+        "customers' data: it is on the list of accounts the shop may erase.",
+        "listed": "On the list since", "erasure_requested": "Erasure requested",
     },
     "fr": {
         "title": "Vos données personnelles", "intro": "Ce rapport présente les données personnelles que {shop} détient "
@@ -39,6 +46,14 @@ LABELS: dict[str, dict[str, str]] = {
         "categories": "Catégories de données", "recipients": "Destinataires", "retention": "Durées de conservation",
         "rights": "Vos droits", "exercise": "Comment les exercer", "unavailable": "Ce qui n'a pas pu être inclus",
         "none": "Aucun", "no_customer": "Aucun compte client n'a pu être lu.", "request": "Demande",
+        "customer_id": "Numéro de compte client", "orders_concerned": "Commandes concernées",
+        "merchant_note": "Note de la boutique",
+        "storefront": "Ce que vous avez envoyé par le formulaire de confidentialité de la boutique",
+        "submitted": "Envoyé le", "message": "Votre message", "correction": "Rectification demandée",
+        "handling_note": "Suite donnée par la boutique", "retention_list": "Clients inactifs",
+        "retention_list_intro": "Votre compte n'a eu ni commande ni mise à jour depuis plus longtemps que la boutique "
+        "ne conserve les données de ses clients : il figure sur la liste des comptes qu'elle peut effacer.",
+        "listed": "Sur la liste depuis le", "erasure_requested": "Effacement demandé le",
     },
 }
 

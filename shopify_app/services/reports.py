@@ -20,9 +20,19 @@ from sqlalchemy.orm import Session
 
 from shopify_app.encryption import TokenCipher
 from shopify_app.errors import ShopifyApiError, ShopifyUnauthorizedError, ShopNotInstalledError
-from shopify_app.models import AuditEntry, ConsentRecord, PrivacyReport, PrivacyRequest, Shop, ShopSettings, utcnow
+from shopify_app.models import (
+    AuditEntry,
+    ConsentRecord,
+    PrivacyReport,
+    PrivacyRequest,
+    RetentionDueCustomer,
+    Shop,
+    ShopSettings,
+    StorefrontRequest,
+    utcnow,
+)
 from shopify_app.platform import bulk_operations, queries
-from shopify_app.platform.admin_client import GraphQLResult, ShopifyAdminClient
+from shopify_app.platform.admin_client import GraphQLResult, IncompletePagesError, ShopifyAdminClient
 from shopify_app.services import customer_match, report_rendering, shops
 
 log = logging.getLogger(__name__)
@@ -70,6 +80,9 @@ class _ShopifySource:
         if customer is None and not result.errors:
             self.unavailable.append({"source": "shopify.customer",
                                      "reason": "Shopify has no customer with this id (it may have been deleted)."})
+        if customer is not None:
+            self._complete_connection(customer.get("addressesV2"), "customer.addressesV2",
+                                      queries.CUSTOMER_ADDRESSES_QUERY, customer["id"], ("customer", "addressesV2"))
         return customer
 
     def orders(self, customer_id: int, order_ids: Sequence[int], number_of_orders: int = 0) -> list[dict[str, Any]]:
@@ -130,14 +143,10 @@ class _ShopifySource:
         # In the request's order, as the paged path gives them.
         return [by_id[order_gid(order_id)] for order_id in order_ids if order_gid(order_id) in by_id]
 
-    def _customer_orders(self, customer_id: int) -> Iterator[dict[str, Any]]:
-        seen_errors: set[int] = set()
-        for order, result in self.admin.paginate(self.shop.domain, self.token, queries.CUSTOMER_ORDERS_QUERY,
-                                                 {"id": customer_gid(customer_id)}, ("customer", "orders")):
-            if id(result) not in seen_errors:
-                seen_errors.add(id(result))
-                self._note_errors("customer.orders", result)
-            yield order
+    def _customer_orders(self, customer_id: int) -> list[dict[str, Any]]:
+        orders, _ = self._read_pages("customer.orders", queries.CUSTOMER_ORDERS_QUERY,
+                                     {"id": customer_gid(customer_id)}, ("customer", "orders"))
+        return orders
 
     def _orders_by_id(self, order_ids: Sequence[int]) -> Iterator[dict[str, Any]]:
         size = queries.ORDER_PAGE_SIZE
@@ -154,18 +163,53 @@ class _ShopifySource:
                     yield node
 
     def _complete_line_items(self, order: dict[str, Any]) -> None:
-        line_items = order.get("lineItems")
-        if not line_items:
+        self._complete_connection(order.get("lineItems"), f"order.{order['id'].rsplit('/', 1)[-1]}.lineItems",
+                                  queries.ORDER_LINE_ITEMS_QUERY, order["id"], ("order", "lineItems"))
+
+    def _complete_connection(self, connection: dict[str, Any] | None, source: str, query: str, owner_id: str,
+                             path: tuple[str, ...]) -> None:
+        """Add to ``connection``, a first page read with its owner, the nodes of the pages after it.
+
+        Its ``pageInfo`` then says only whether nodes are missing (``unavailable`` says why): no cursor in the
+        report (it means nothing to the customer, and a bulk read has none), so the report is the same
+        whichever way its data was read.
+        """
+        if not connection:
             return
-        page_info = line_items.get("pageInfo") or {}
-        if page_info.get("hasNextPage"):
-            # From the first page's end on: starting again from the first line item would repeat it.
-            rest = self.admin.paginate(self.shop.domain, self.token, queries.ORDER_LINE_ITEMS_QUERY,
-                                       {"id": order["id"]}, ("order", "lineItems"), after=page_info.get("endCursor"))
-            line_items["nodes"] = [*line_items.get("nodes", []), *(node for node, _ in rest)]
-        # The list is complete: no cursor in the report (it means nothing to the customer, and a
-        # bulk read has none), so the report is the same whichever way the orders were read.
-        line_items["pageInfo"] = {"hasNextPage": False, "endCursor": None}
+        nodes = list(connection.get("nodes") or ())
+        page_info = connection.get("pageInfo") or {}
+        complete = not page_info.get("hasNextPage")
+        if not complete:
+            cursor = page_info.get("endCursor")
+            if cursor:  # from the first page's end on: starting again from the first node would repeat it
+                rest, complete = self._read_pages(source, query, {"id": owner_id}, path, after=cursor,
+                                                  read_before=len(nodes))
+                nodes.extend(rest)
+            else:
+                self._note_unread_rest(source, len(nodes), "Shopify said more follow, but gave no cursor to them.")
+        connection["nodes"] = nodes
+        connection["pageInfo"] = {"hasNextPage": not complete, "endCursor": None}
+
+    def _read_pages(self, source: str, query: str, variables: dict[str, Any], path: tuple[str, ...], *,
+                    after: str | None = None, read_before: int = 0) -> tuple[list[dict[str, Any]], bool]:
+        """The nodes of a connection's pages (from ``after`` on), and whether none is missing.
+
+        What a page says it could not read, and the pages that could not be read at all, are named in
+        ``unavailable`` under ``source``. ``read_before``: how many nodes an earlier page gave.
+        """
+        nodes: list[dict[str, Any]] = []
+        try:
+            for page, result in self.admin.pages(self.shop.domain, self.token, query, variables, path, after=after):
+                self._note_errors(source, result)
+                nodes.extend(page)
+        except IncompletePagesError as exc:
+            self._note_unread_rest(source, read_before + len(nodes), str(exc))
+            return nodes, False
+        return nodes, True
+
+    def _note_unread_rest(self, source: str, read: int, why: str) -> None:
+        self.unavailable.append({"source": f"shopify.{source}",
+                                 "reason": f"Only the first {read} could be read. {why}"})
 
 
 def _order_count(customer: dict[str, Any] | None) -> int:
@@ -177,30 +221,53 @@ def _order_count(customer: dict[str, Any] | None) -> int:
 
 
 def _our_records(session: Session, privacy_request: PrivacyRequest) -> dict[str, Any]:
-    """Everything we hold about this customer in this shop, matched by id, email or phone."""
+    """Everything we hold about this customer in this shop, matched by id, email or phone (GDPR art. 15): the
+    rows an erasure of the customer deletes or blanks (``erasure.erase_customer_data``), earlier reports aside."""
     shop_id = privacy_request.shop_id
     same_customer = customer_match.customer_requests_filter(
         shop_id, privacy_request.customer_id, privacy_request.customer_email, privacy_request.customer_phone)
     requests = session.scalars(
         select(PrivacyRequest).where(same_customer).order_by(PrivacyRequest.id)
     ).all() or [privacy_request]  # none when nothing identifies the customer
+    request_ids = [r.id for r in requests]
     history = session.scalars(
         select(AuditEntry).where(AuditEntry.shop_id == shop_id,
-                                 AuditEntry.privacy_request_id.in_([r.id for r in requests])).order_by(AuditEntry.id)
+                                 AuditEntry.privacy_request_id.in_(request_ids)).order_by(AuditEntry.id)
     ).all()
     consents: Sequence[ConsentRecord] = []
+    retention_entry: RetentionDueCustomer | None = None
     if privacy_request.customer_id is not None:
         consents = session.scalars(
             select(ConsentRecord)
             .where(customer_match.customer_consent_records_filter(shop_id, privacy_request.customer_id))
             .order_by(ConsentRecord.recorded_at)
         ).all()
+        retention_entry = session.scalars(select(RetentionDueCustomer).where(
+            RetentionDueCustomer.shop_id == shop_id, RetentionDueCustomer.customer_id == privacy_request.customer_id
+        )).one_or_none()
+    storefront = _storefront_requests(session, shop_id, privacy_request.customer_email, request_ids)
     return {
         "privacy_requests": [
-            {"id": r.id, "kind": r.kind, "source": r.source, "status": r.status, "received_at": _iso(r.received_at),
-             "due_at": _iso(r.due_at), "completed_at": _iso(r.completed_at), "closed_at": _iso(r.closed_at)}
+            {"id": r.id, "kind": r.kind, "source": r.source, "status": r.status, "outcome": r.outcome,
+             "received_at": _iso(r.received_at), "due_at": _iso(r.due_at), "completed_at": _iso(r.completed_at),
+             "closed_at": _iso(r.closed_at), "customer_id": r.customer_id, "email": r.customer_email,
+             "phone": r.customer_phone, "orders_requested": list(r.orders_requested or ()),
+             "orders_to_redact": list(r.orders_to_redact or ()), "merchant_note": r.note}
             for r in requests
         ],
+        "storefront_requests": [
+            {"request_id": s.privacy_request_id, "right": s.right, "marketing_channel": s.marketing_channel,
+             "status": s.status, "language": s.language, "submitted_at": _iso(s.created_at),
+             "confirmed_at": _iso(s.confirmed_at), "email": s.email, "message": s.message,
+             "correction": s.correction, "handling_note": s.handling_note}
+            for s in storefront
+        ],
+        "retention_list_entry": {
+            "listed_at": _iso(retention_entry.found_at), "status": retention_entry.status,
+            "shopify_created_at": _iso(retention_entry.shopify_created_at),
+            "shopify_updated_at": _iso(retention_entry.shopify_updated_at),
+            "erasure_requested_at": _iso(retention_entry.erasure_requested_at),
+        } if retention_entry else None,
         "history": [{"request_id": e.privacy_request_id, "at": _iso(e.at), "action": e.action, "actor": e.actor}
                     for e in history],
         "consent_records": [
@@ -212,6 +279,14 @@ def _our_records(session: Session, privacy_request: PrivacyRequest) -> dict[str,
             for c in consents
         ],
     }
+
+
+def _storefront_requests(session: Session, shop_id: int, email: str | None,
+                         request_ids: Sequence[int]) -> Sequence[StorefrontRequest]:
+    """What the customer sent through the storefront form, as erasure finds it."""
+    return session.scalars(select(StorefrontRequest)
+                           .where(customer_match.customer_storefront_requests_filter(shop_id, email, request_ids))
+                           .order_by(StorefrontRequest.id)).all()
 
 
 def _iso(value: dt.datetime | None) -> str | None:
