@@ -8,10 +8,10 @@ as a signed ``customers/data_request`` webhook (Flask test client) naming the
 customer's orders in ``orders_requested``, and the job runs in this process,
 exactly as an RQ worker would call it.
 
-``bench/webhooks.py`` runs :func:`measure_compile` as part of its whole run. Run alone,
-this script uses its own database (``bench_compile``, so it never empties the ``bench``
-database other benchmarks use) and rewrites only the compile part ("### 3.") of the
-webhooks section of ``bench/README.md``.
+It owns the compile part ("### 3.") of the webhooks section of ``bench/README.md``, and
+rewrites only that part; ``bench/webhooks.py`` keeps it as this script last wrote it. It
+uses its own database (``bench_compile``, so it never empties the ``bench`` database other
+benchmarks use).
 """
 
 from __future__ import annotations
@@ -25,8 +25,6 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +46,7 @@ from shopify_app import create_app, db  # noqa: E402
 from shopify_app.encryption import TokenCipher  # noqa: E402
 from shopify_app.models import PrivacyReport, PrivacyRequest  # noqa: E402
 from shopify_app.platform.admin_client import ShopifyAdminClient  # noqa: E402
-from shopify_app.services import reports, shops  # noqa: E402
+from shopify_app.services import shops  # noqa: E402
 from shopify_app.settings import Settings  # noqa: E402
 from workers import context, privacy  # noqa: E402
 
@@ -116,17 +114,6 @@ class _RecordedSleeps:
         time.sleep(seconds)
 
 
-@contextmanager
-def _paged_only(enabled: bool) -> Iterator[None]:
-    saved = reports.BULK_ORDER_THRESHOLD
-    if enabled:
-        reports.BULK_ORDER_THRESHOLD = 10**9
-    try:
-        yield
-    finally:
-        reports.BULK_ORDER_THRESHOLD = saved
-
-
 def measure_compile(env: BenchEnv, *, orders: int, latency: float,
                     buckets: dict[str, CostBucket | None] | None = None,
                     variants: dict[str, Variant] | None = None,
@@ -154,10 +141,11 @@ def measure_compile(env: BenchEnv, *, orders: int, latency: float,
                                              session_token(SHOP, env.api_key, env.api_secret))
         admin.close()
         client = create_app(settings).test_client()
-        context.configure(settings)
+        paged_settings = dataclasses.replace(settings, bulk_orders_from=10**9)  # a worker that never reads in bulk
         sleeps = _RecordedSleeps()
-        # The job's own client (one per process, built by the worker context): count its waits.
-        context._admin_client(settings)._retry.sleep = sleeps  # noqa: SLF001 - a benchmark's instrument
+        for each in (settings, paged_settings):
+            # The job's own client (one per process and settings, built by the worker context): count its waits.
+            context._admin_client(each)._retry.sleep = sleeps  # noqa: SLF001 - a benchmark's instrument
         results = []
         defaults = (double.bulk.queued_seconds, double.bulk.objects_per_second, double.bulk.min_running_seconds)
         for label, variant in runs.items():
@@ -169,10 +157,10 @@ def measure_compile(env: BenchEnv, *, orders: int, latency: float,
             double.latency = latency
             double.reset_records()
             sleeps.total = 0.0
-            with _paged_only(variant.paged_only):
-                began = time.perf_counter()
-                detail = privacy.compile_customer_data(request_id)
-                seconds = time.perf_counter() - began
+            context.configure(paged_settings if variant.paged_only else settings)
+            began = time.perf_counter()
+            detail = privacy.compile_customer_data(request_id)
+            seconds = time.perf_counter() - began
             double.latency = 0.0
             calls = [r for r in double.requests if r["endpoint"] == "graphql"]
             operations = [_operation(c) for c in calls]
@@ -256,7 +244,7 @@ def render(command: str, orders: int, by_ids: list[CompileResult], by_customer: 
         "`customers/data_request` webhook, and `workers.privacy.compile_customer_data(request_id)` runs in this "
         "process with `workers.context.configure(settings)`. The double takes each query's *requested* cost from "
         "the bucket first and refunds the difference to the *actual* cost afterwards, as Shopify does. From "
-        f"{reports.BULK_ORDER_THRESHOLD} orders on the app reads orders with one bulk operation "
+        f"{Settings.bulk_orders_from} orders on the app reads orders with one bulk operation "
         "(`bulkOperationRunQuery`, polled with `bulkOperation(id:)`, JSONL downloaded from its `url`); the paged "
         "queries remain its fallback. The double runs the bulk query against its own data in the background; how "
         "long Shopify takes is not known here, so a slower model is measured too. The compile takes the bulk "

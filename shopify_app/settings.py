@@ -58,6 +58,12 @@ class Settings:
     shopify_retry_base_delay: float = 0.5
     # Waits between RQ retries of a failed privacy job; tests shorten them.
     job_retry_intervals: tuple[int, ...] = (10, 60, 300, 900, 3600)
+    # From this many orders on, a report reads them with one bulk operation (services/reports.py). An order
+    # costs about 12 points (3 more per extra line item) and the bucket holds 2,000, of which a page must first
+    # find its requested 828: about 100 orders fit before paging starts waiting at 100 points/s (Standard plan),
+    # while a bulk operation costs a few calls and the seconds Shopify takes to run it. Tests and
+    # bench/compile_time.py raise it to read the same orders page by page.
+    bulk_orders_from: int = 100
     # Outgoing email (shopify_app/mail.py): SMTP when set, else one .eml file per message in instance/outbox/.
     smtp_url: str | None = None
     mail_from: str = "privacy@localhost"

@@ -173,10 +173,11 @@ def client(live_server: str) -> Iterator[httpx.Client]:
 
 @pytest.fixture
 def run_worker(settings: Settings, redis_conn: Redis):  # type: ignore[no-untyped-def]
-    """Run every queued job with a real RQ worker in burst mode, in this process."""
+    """Run every queued job with a real RQ worker in burst mode, in this process (with other settings than the
+    app's if given: a worker machine configured otherwise)."""
 
-    def run() -> None:
-        context.configure(settings)
+    def run(settings_of_jobs: Settings | None = None) -> None:
+        context.configure(settings_of_jobs or settings)
         queues = [queue.get_queue(redis_conn, name) for name in queue.QUEUE_NAMES]
         SimpleWorker(queues, connection=redis_conn, serializer=JSONSerializer).work(burst=True, logging_level="WARNING")
 

@@ -82,6 +82,7 @@ def _record_failure(ctx: JobContext, privacy_request_id: int, reason: str) -> No
 
 def _fetch_from_shopify(ctx: JobContext, privacy_request: PrivacyRequest) -> reports.ShopifyData:
     return reports.fetch_shopify_data(ctx.session, ctx.admin, ctx.cipher, privacy_request,
+                                      bulk_orders_from=ctx.settings.bulk_orders_from,
                                       last_attempt=_is_last_attempt())
 
 

@@ -39,11 +39,6 @@ log = logging.getLogger(__name__)
 
 REPORT_RETENTION = dt.timedelta(days=30)
 ORDERS_OLDER_THAN_60_DAYS_SCOPE = "read_all_orders"
-BULK_ORDER_THRESHOLD = 100
-"""From this many orders on, one bulk operation reads them. An order costs about 12 points
-(3 more per extra line item) and the bucket holds 2,000, of which a page must first find its
-requested 828: about 100 orders fit before paging starts waiting at 100 points/s (Standard
-plan), while a bulk operation costs a few calls and the seconds Shopify takes to run it."""
 ORDER_NOT_READABLE = "Not readable: deleted, or older than 60 days without read_all_orders."
 
 
@@ -58,8 +53,9 @@ def order_gid(order_id: int) -> str:
 class _ShopifySource:
     """What the report reads from Shopify, collecting what could not be read instead of failing."""
 
-    def __init__(self, admin: ShopifyAdminClient, shop: Shop, token: str) -> None:
+    def __init__(self, admin: ShopifyAdminClient, shop: Shop, token: str, *, bulk_orders_from: int) -> None:
         self.admin, self.shop, self.token = admin, shop, token
+        self.bulk_orders_from = bulk_orders_from  # Settings.bulk_orders_from
         self.unavailable: list[dict[str, str]] = []
 
     def _note_errors(self, source: str, result: GraphQLResult) -> None:
@@ -93,7 +89,7 @@ class _ShopifySource:
         """
         expected = len(order_ids) if order_ids else number_of_orders
         orders = self._bulk_orders(customer_id, order_ids, number_of_orders) \
-            if expected >= BULK_ORDER_THRESHOLD else None
+            if expected >= self.bulk_orders_from else None
         if orders is None:
             orders = list(self._orders_by_id(order_ids) if order_ids else self._customer_orders(customer_id))
             for order in orders:
@@ -317,7 +313,7 @@ class ShopifyData:
 
 def fetch_shopify_data(
     session: Session, admin: ShopifyAdminClient, cipher: TokenCipher, privacy_request: PrivacyRequest, *,
-    last_attempt: bool = True,
+    bulk_orders_from: int, last_attempt: bool = True,
 ) -> ShopifyData:
     """Read the customer and their orders from Shopify. Writes nothing (but a token refresh).
 
@@ -330,7 +326,7 @@ def fetch_shopify_data(
     shop = session.get(Shop, privacy_request.shop_id)
     assert shop is not None
     try:
-        return _read_shopify(session, admin, cipher, shop, privacy_request)
+        return _read_shopify(session, admin, cipher, shop, privacy_request, bulk_orders_from=bulk_orders_from)
     except ShopNotInstalledError:
         reason = "The app has no access to the shop (it is uninstalled or its token expired)"
     except ShopifyUnauthorizedError:  # revoked: uninstalling does that at once, before Shopify tells us
@@ -342,9 +338,9 @@ def fetch_shopify_data(
 
 
 def _read_shopify(session: Session, admin: ShopifyAdminClient, cipher: TokenCipher, shop: Shop,
-                  privacy_request: PrivacyRequest) -> ShopifyData:
+                  privacy_request: PrivacyRequest, *, bulk_orders_from: int) -> ShopifyData:
     token = shops.usable_access_token(session, admin, cipher, shop)
-    source = _ShopifySource(admin, shop, token)
+    source = _ShopifySource(admin, shop, token, bulk_orders_from=bulk_orders_from)
     shop_info = source.shop_info()
     customer: dict[str, Any] | None = None
     orders: list[dict[str, Any]] = []

@@ -1,12 +1,13 @@
 """Reports for customers with many orders: signed webhook → real RQ worker → the double over HTTP.
 
-From ``reports.BULK_ORDER_THRESHOLD`` orders on, the report reads them with a bulk
+From ``Settings.bulk_orders_from`` orders on, the report reads them with a bulk
 operation; the paged queries are its fallback. Both must put exactly the same orders in
 the report, and whatever neither could read must be named in ``unavailable``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from typing import Any
@@ -20,6 +21,7 @@ from devtools.admin_double.cost import CostBucket, estimate_cost
 from devtools.admin_double.data import gid_number
 from shopify_app.models import PrivacyReport, PrivacyRequest
 from shopify_app.services import reports
+from shopify_app.settings import Settings
 from tests.conftest import DEMO_SHOP
 from tests.signing import json_body
 
@@ -53,6 +55,7 @@ class Compile:
                                                                             shopify_double)
         self.request_id = 0
         self.requested_points = 0  # what the last compile's GraphQL calls asked of the cost bucket
+        self.settings_of_jobs: Settings | None = None  # the worker's, if not the app's
 
     def __call__(self, customer: dict[str, Any], orders: list[int]) -> tuple[dict[str, Any], list[str]]:
         self.request_id += 1
@@ -63,7 +66,7 @@ class Compile:
                           "data_request": {"id": 70000 + self.request_id}})
         assert self.post_webhook("customers/data_request", body, webhook_id=f"many-{self.request_id}"
                                  ).status_code == 200
-        self.run_worker()
+        self.run_worker(self.settings_of_jobs)
         self.db_session.rollback()
         privacy_request = self.db_session.scalars(select(PrivacyRequest).where(
             PrivacyRequest.shopify_request_id == str(70000 + self.request_id))).one()
@@ -83,9 +86,9 @@ def compile_report(install_shop, post_webhook, run_worker, db_session, shopify_d
 
 
 @pytest.fixture
-def paged_only(monkeypatch):
-    def switch() -> None:
-        monkeypatch.setattr(reports, "BULK_ORDER_THRESHOLD", 10**9)
+def paged_only(compile_report: Compile, settings: Settings):
+    def switch() -> None:  # a worker configured never to read orders in bulk
+        compile_report.settings_of_jobs = dataclasses.replace(settings, bulk_orders_from=10**9)
 
     return switch
 
