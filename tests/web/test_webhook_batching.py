@@ -11,10 +11,11 @@ import json
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import httpx
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import Connection, func, select, text
 from sqlalchemy.exc import OperationalError
 
 from shopify_app import db, queue
@@ -27,6 +28,7 @@ from tests.waiting import wait_for
 
 DELIVERY_INSERT = "INSERT INTO webhook_deliveries"
 Delivery = tuple[str, bytes, str]  # topic, body, webhook id
+T = TypeVar("T")
 
 
 # Batches are counted by statement: start from pools with no dead connection (see the fixture).
@@ -148,6 +150,25 @@ def test_a_batch_that_cannot_be_committed_answers_503_to_each_delivery_and_store
     assert count(db_session, WebhookDelivery) == 6 and count(db_session, PrivacyRequest) == 6
 
 
+def post_behind_another_transaction(live_server: str, database_url: str, delivery: Delivery,
+                                    store_first: Callable[[Connection], T]) -> tuple[list[httpx.Response], T]:
+    """Post ``delivery`` while another process's transaction, in which ``store_first`` wrote, is still open;
+    commit that one once ours waits on one of its locks. Our answers, and what ``store_first`` returned."""
+    other = db.get_engine(database_url).connect()
+    transaction = other.begin()
+    result: list[httpx.Response] = []
+    poster = threading.Thread(target=lambda: result.extend(post_all(live_server, [delivery])))
+    try:
+        stored = store_first(other)
+        poster.start()
+        wait_for(lambda: _waiting_on_lock(database_url), timeout=30, interval=0.05)
+    finally:
+        transaction.commit()
+        other.close()
+    poster.join(timeout=60)
+    return result, stored
+
+
 @pytest.mark.parametrize("shop_stored_before", [True, False], ids=["one statement", "general path"])
 def test_a_webhook_id_committed_by_another_process_meanwhile_is_a_duplicate(
         app, live_server, db_session, database_url, redis_conn, shop_stored_before, request):
@@ -160,25 +181,16 @@ def test_a_webhook_id_committed_by_another_process_meanwhile_is_a_duplicate(
     if not database_url.startswith("postgresql"):
         pytest.skip("PostgreSQL only: SQLite's writers take the database lock first, so they never overlap")
     topic, body, webhook_id = redact(900, "raced")
-    other = db.get_engine(database_url).connect()
-    transaction = other.begin()
-    if shop_stored_before:
-        shop_id = request.getfixturevalue("shop").id
-    else:
-        shop_id = other.execute(text(
+    shop_id = request.getfixturevalue("shop").id if shop_stored_before else None
+
+    def store_first(other: Connection) -> None:
+        created = shop_id or other.execute(text(
             "INSERT INTO shops (domain, installed_at, uninstalled_at, granted_scopes) "
             "VALUES (:d, now(), now(), '') RETURNING id"), {"d": DEMO_SHOP}).scalar_one()
-    other.execute(text("INSERT INTO webhook_deliveries (webhook_id, topic, shop_id, received_at) "
-                       "VALUES (:w, :t, :s, now())"), {"w": webhook_id, "t": topic, "s": shop_id})
-    result: list[httpx.Response] = []
-    poster = threading.Thread(target=lambda: result.extend(post_all(live_server, [(topic, body, webhook_id)])))
-    poster.start()
-    try:
-        wait_for(lambda: _waiting_on_lock(database_url), timeout=30, interval=0.05)
-    finally:
-        transaction.commit()
-        other.close()
-    poster.join(timeout=60)
+        other.execute(text("INSERT INTO webhook_deliveries (webhook_id, topic, shop_id, received_at) "
+                           "VALUES (:w, :t, :s, now())"), {"w": webhook_id, "t": topic, "s": created})
+
+    result, _ = post_behind_another_transaction(live_server, database_url, (topic, body, webhook_id), store_first)
     assert [r.status_code for r in result] == [200]
     assert count(db_session, WebhookDelivery) == 1 and count(db_session, PrivacyRequest) == 0
     assert queue.get_queue(redis_conn).count == 0
@@ -194,26 +206,20 @@ def test_a_data_request_stored_by_another_process_meanwhile_is_the_same_request(
     the other transaction ours would wait on the shop's row first, not on this index."""
     if not database_url.startswith("postgresql"):
         pytest.skip("PostgreSQL only: SQLite's writers take the database lock first, so they never overlap")
-    topic, body, webhook_id = data_request(4242, "second-webhook-id")
-    other = db.get_engine(database_url).connect()
-    transaction = other.begin()
-    shop_id = shop.id
-    request_id = other.execute(text(
-        "INSERT INTO privacy_requests (shop_id, kind, source, status, customer_id, orders_requested, "
-        "orders_to_redact, shopify_request_id, received_at, due_at, attempts) "
-        "VALUES (:s, 'data_request', 'webhook', 'received', 77, '[]', '[]', '4242', now(), now(), 0) "
-        "RETURNING id"), {"s": shop_id}).scalar_one()
-    other.execute(text("INSERT INTO webhook_deliveries (webhook_id, topic, shop_id, received_at, privacy_request_id) "
-                       "VALUES ('first-webhook-id', :t, :s, now(), :r)"), {"t": topic, "s": shop_id, "r": request_id})
-    result: list[httpx.Response] = []
-    poster = threading.Thread(target=lambda: result.extend(post_all(live_server, [(topic, body, webhook_id)])))
-    poster.start()
-    try:
-        wait_for(lambda: _waiting_on_lock(database_url), timeout=30, interval=0.05)
-    finally:
-        transaction.commit()
-        other.close()
-    poster.join(timeout=60)
+    delivery = data_request(4242, "second-webhook-id")
+
+    def store_first(other: Connection) -> int:
+        request_id = other.execute(text(
+            "INSERT INTO privacy_requests (shop_id, kind, source, status, customer_id, orders_requested, "
+            "orders_to_redact, shopify_request_id, received_at, due_at, attempts) "
+            "VALUES (:s, 'data_request', 'webhook', 'received', 77, '[]', '[]', '4242', now(), now(), 0) "
+            "RETURNING id"), {"s": shop.id}).scalar_one()
+        other.execute(text(
+            "INSERT INTO webhook_deliveries (webhook_id, topic, shop_id, received_at, privacy_request_id) "
+            "VALUES ('first-webhook-id', :t, :s, now(), :r)"), {"t": delivery[0], "s": shop.id, "r": request_id})
+        return request_id
+
+    result, request_id = post_behind_another_transaction(live_server, database_url, delivery, store_first)
     assert [r.status_code for r in result] == [200]
     db_session.rollback()
     assert db_session.scalars(select(PrivacyRequest.id)).all() == [request_id]
