@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Select, bindparam, insert, literal, select, tuple_
+from sqlalchemy import Select, and_, bindparam, insert, literal, or_, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -353,8 +353,11 @@ def open_requests(session: Session, *, page_size: int = 1000) -> Iterator[list[P
     while page:
         yield list(page)
         last = page[-1]
-        page = session.scalars(query.where(tuple_(PrivacyRequest.received_at, PrivacyRequest.id)
-                                           > tuple_(last.received_at, last.id))).all()
+        # Compared column by column, not as a row value: each bound value then goes through its column's type
+        # (UTCDateTime stores naive UTC; a bare datetime would be cast with the session's time zone).
+        page = session.scalars(query.where(or_(
+            PrivacyRequest.received_at > last.received_at,
+            and_(PrivacyRequest.received_at == last.received_at, PrivacyRequest.id > last.id)))).all()
 
 
 # -- state changes, made by jobs and by the merchant ------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import os
 import subprocess
@@ -11,10 +12,11 @@ import sys
 import psutil
 import pytest
 from rq.cron import CronScheduler
-from sqlalchemy import create_engine, func, select, update
+from sqlalchemy import create_engine, func, select, text, update
 
 from shopify_app import queue
 from shopify_app.models import AuditEntry, PrivacyReport, PrivacyRequest, Shop, utcnow
+from shopify_app.services import privacy_requests
 from tests.admin.factories import add_request
 from tests.conftest import ROOT, load_sample
 from tests.signing import API_KEY, API_SECRET, json_body
@@ -182,6 +184,24 @@ def test_the_sweeper_reads_a_backlog_bigger_than_its_page(install_shop, db_sessi
     assert sweep_pending_requests(page_size=2) == {"pending": 5, "queued": 0}
     run_worker()
     assert statuses(db_session) == ["completed"] * len(ids)
+
+
+@pytest.mark.parametrize("time_zone", ["America/New_York", "Asia/Tokyo"])
+def test_the_open_requests_pages_do_not_depend_on_the_sessions_time_zone(install_shop, db_session, settings,
+                                                                         time_zone):
+    """Times are stored as naive UTC: a page's boundary must be compared as such, whatever the session's time
+    zone (west of UTC the same page came back for ever; east of it, requests were skipped)."""
+    if not settings.database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only: SQLite has no session time zone")
+    install_shop()
+    shop_id = db_session.scalars(select(Shop.id)).one()
+    ids = [add_request(db_session, shop_id, kind="customer_redact", customer_id=2000 + n) for n in range(5)]
+    db_session.execute(update(PrivacyRequest).values(received_at=utcnow()))  # one instant: pages end on ties
+    db_session.commit()
+    db_session.execute(text(f"SET LOCAL TIME ZONE '{time_zone}'"))  # this transaction only
+    pages = itertools.islice(privacy_requests.open_requests(db_session, page_size=2), 10)
+    assert [[r.id for r in page] for page in pages] == [ids[0:2], ids[2:4], ids[4:]]
+    db_session.rollback()
 
 
 def test_a_processing_request_whose_job_vanished_is_requeued_at_once(
