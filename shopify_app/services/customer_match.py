@@ -2,7 +2,7 @@
 
 One rule for the subject-access report (GDPR Art. 15) and for the erasure (Art. 17), so that a report shows
 everything an erasure would delete: privacy requests matched by Shopify customer id, email (case-insensitive)
-or phone; consent records by customer id, and the anonymous ones of every visitor id seen with that customer
+or phone, but never one that names another customer id; consent records by customer id, and the anonymous ones of every visitor id seen with that customer
 (the same browser before logging in); storefront form submissions behind those requests, and the unconfirmed
 ones sent from the customer's email address.
 """
@@ -18,15 +18,25 @@ from shopify_app.models import ConsentRecord, PrivacyRequest, StorefrontRequest
 
 def customer_requests_filter(shop_id: int, customer_id: int | None, email: str | None,
                              phone: str | None) -> ColumnElement[bool]:
-    """The condition on ``PrivacyRequest`` rows; it matches none if nothing identifies the customer."""
+    """The condition on ``PrivacyRequest`` rows; it matches none if nothing identifies the customer.
+
+    A request that names another customer id is someone else's, whatever its email or phone: Shopify keeps
+    both unique per customer in a shop, so the same value there means a logged-in shopper typed another
+    address in the storefront form (unverified), or the value has moved to another customer since.
+    """
+    contacts: list[ColumnElement[bool]] = []
+    if email:
+        # Folded by the database on both sides: Python's lower() and SQL's differ beyond ASCII.
+        contacts.append(func.lower(PrivacyRequest.customer_email) == func.lower(email))
+    if phone:
+        contacts.append(PrivacyRequest.customer_phone == phone)
     matchers: list[ColumnElement[bool]] = []
     if customer_id is not None:
         matchers.append(PrivacyRequest.customer_id == customer_id)
-    if email:
-        # Folded by the database on both sides: Python's lower() and SQL's differ beyond ASCII.
-        matchers.append(func.lower(PrivacyRequest.customer_email) == func.lower(email))
-    if phone:
-        matchers.append(PrivacyRequest.customer_phone == phone)
+        if contacts:
+            matchers.append(and_(PrivacyRequest.customer_id.is_(None), or_(*contacts)))
+    else:
+        matchers.extend(contacts)
     return and_(PrivacyRequest.shop_id == shop_id, or_(*matchers)) if matchers else false()
 
 

@@ -225,3 +225,32 @@ def test_an_earlier_request_with_only_her_phone_number_is_hers(install_shop, pos
     assert held["retention_list_entry"] is None
     assert "Quelqu'un d'autre." not in json.dumps(report, ensure_ascii=False)
 
+
+
+def test_a_request_of_another_customer_with_her_email_or_phone_is_not_hers(install_shop, post_webhook, run_worker,
+                                                                           db_session):
+    """A logged-in shopper may type anyone's email in the storefront form (it is not verified then), and a phone
+    number may move to another customer: a request naming another customer id stays out of her report, and
+    her erasure leaves it alone."""
+    install_shop()
+    other_customer = CAMILLE["id"] + 1
+    typed_her_email = add_earlier_request(db_session, customer_id=other_customer, email=CAMILLE["email"].upper(),
+                                          status="received", source="storefront", note="Le client 2 a écrit.")
+    add_storefront_submission(db_session, typed_her_email, right="access", email=CAMILLE["email"],
+                              message="Message du client 2.")
+    add_earlier_request(db_session, customer_id=other_customer, phone=CAMILLE["phone"], note="Ancien numéro.")
+
+    report = json.loads(compile_report(post_webhook, run_worker, db_session, CAMILLE).json_document)
+    held = json.dumps(report["held_by_this_app"], ensure_ascii=False)
+    assert [r["customer_id"] for r in report["held_by_this_app"]["privacy_requests"]] == [CAMILLE["id"]]
+    assert "client 2" not in held and "Ancien numéro" not in held
+
+    redact = {"shop_id": 954889, "shop_domain": DEMO_SHOP, "orders_to_redact": [],
+              "customer": {"id": CAMILLE["id"], "email": CAMILLE["email"], "phone": CAMILLE["phone"]}}
+    assert post_webhook("customers/redact", json_body(redact)).status_code == 200
+    run_worker()
+    db_session.rollback()
+    theirs = db_session.scalars(select(PrivacyRequest).where(PrivacyRequest.customer_id == other_customer)
+                                .order_by(PrivacyRequest.id)).all()
+    assert [(r.customer_email, r.customer_phone, r.status) for r in theirs] == [
+        (CAMILLE["email"].upper(), None, "received"), (None, CAMILLE["phone"], "closed")]
