@@ -29,7 +29,7 @@ from shopify_app.models import (
     utcnow,
 )
 from shopify_app.platform.admin_client import ShopifyAdminClient
-from shopify_app.services import audit, notifications, shops
+from shopify_app.services import audit, notifications, privacy_requests, shops
 from shopify_app.services.fulfilment import WAITING, load, resolve_customer
 from shopify_app.services.identifiers import customer_ref
 from shopify_app.services.rate_limits import FixedWindowLimiter
@@ -72,10 +72,11 @@ def start_access(session: Session, admin: ShopifyAdminClient, cipher: TokenCiphe
         pass  # the job reads Shopify again, and the report says what it could not read
     session.commit()
     db.begin_write(session)
+    privacy_requests.lock_request(session, privacy_request_id)  # an erasure meanwhile is seen, or waits
     privacy_request, storefront = load(session, shop_id, privacy_request_id)
     if privacy_request.status not in WAITING:
         raise RequestStateError("A report is already being compiled or was compiled.")
-    if customer_id is not None:
+    if customer_id is not None and not privacy_requests.is_anonymised(privacy_request):
         privacy_request.customer_id = customer_id
         storefront.customer_ref = customer_ref(shop_id, customer_id)
     storefront.report_delivery = delivery

@@ -48,9 +48,12 @@ def erase_customer_data(session: Session, privacy_request: PrivacyRequest, *,
     same_customer = customer_match.customer_requests_filter(shop_id, customer_id, email, privacy_request.customer_phone)
     # Locked first, in id order: a report job writing for one of them (``workers.privacy``) finishes before the
     # deletes below, whose snapshots then see its report, or it waits and finds its request anonymised.
-    related_ids = sorted({*session.scalars(select(PrivacyRequest.id).where(same_customer)
-                                           .order_by(PrivacyRequest.id).with_for_update()),
-                          privacy_request.id} - {None})
+    # FOR NO KEY UPDATE, as privacy_requests.lock_request; without an autoflush, which would lock a request
+    # the caller changed (a storefront erasure's own) before the others, out of id order.
+    with session.no_autoflush:
+        related_ids = sorted({*session.scalars(select(PrivacyRequest.id).where(same_customer)
+                                               .order_by(PrivacyRequest.id).with_for_update(key_share=True)),
+                              privacy_request.id} - {None})
 
     consent_deleted = session.execute(
         delete(ConsentRecord).where(customer_match.customer_consent_records_filter(shop_id, customer_id))

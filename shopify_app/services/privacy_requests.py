@@ -326,9 +326,14 @@ def get_request(session: Session, shop_id: int, privacy_request_id: int) -> Priv
 
 
 def lock_request(session: Session, privacy_request_id: int) -> PrivacyRequest | None:
-    """The request, read anew and locked until the transaction ends (PostgreSQL; SQLite's writers already take
-    the whole database)."""
-    return session.get(PrivacyRequest, privacy_request_id, with_for_update=True, populate_existing=True)
+    """The request, read anew and locked against other writers of it until the transaction ends (PostgreSQL;
+    SQLite's writers already take the whole database).
+
+    ``FOR NO KEY UPDATE``: rows that merely point to it (a redelivery's webhook delivery, an audit entry) take a
+    key-share lock, which this one lets through, so they do not wait behind a report being written.
+    """
+    return session.get(PrivacyRequest, privacy_request_id, with_for_update={"key_share": True},
+                       populate_existing=True)
 
 
 def is_anonymised(privacy_request: PrivacyRequest) -> bool:
