@@ -100,8 +100,11 @@ def run(settings: Settings, *, burst: bool, fork: bool, max_retry_delay: float) 
                 if burst:  # a one-off run (tests, a manual drain) says what is down rather than waiting
                     raise
                 down = "Redis" if isinstance(exc, RedisError) else "Database"
-                # The type only: a database error's text may carry the values of a statement.
-                reason = f"{down} unavailable ({type(getattr(exc, 'orig', None) or exc).__name__})"
+                # The type and SQLSTATE only (a wrong password, a missing database: 28P01, 3D000): a database
+                # error's text may carry the values of a statement.
+                cause = getattr(exc, "orig", None) or exc
+                sqlstate = getattr(cause, "sqlstate", None)
+                reason = f"{down} unavailable ({type(cause).__name__}{f', SQLSTATE {sqlstate}' if sqlstate else ''})"
             finally:
                 _stop_on_signal()
                 if worker is not None and worker.pubsub_thread is not None:

@@ -7,7 +7,8 @@ again and links its delivery to the first one's request (``services/webhook_inta
 Built ``CONCURRENTLY`` on PostgreSQL, so the intake keeps storing deliveries while it is built. It fails if
 duplicates were stored before; ``SELECT shop_id, shopify_request_id, count(*) FROM privacy_requests WHERE
 kind = 'data_request' GROUP BY 1, 2 HAVING count(*) > 1`` lists them, to close all but the oldest and clear
-their ``shopify_request_id`` by hand.
+their ``shopify_request_id`` by hand. A failed concurrent build leaves an invalid index behind: ``DROP INDEX
+uq_privacy_requests_shop_data_request`` before running the migration again.
 
 Revision ID: 0007
 Revises: 0006

@@ -169,8 +169,8 @@ class ShopifyAdminClient:
         """Each page of the connection at ``path`` (from ``after`` on), following ``pageInfo.endCursor``: its nodes
         and the answer they came in, whose ``errors`` say what of the page could not be read.
 
-        No page if the first answer has no connection (its owner does not exist). A later page that cannot be
-        read raises :class:`IncompletePagesError`: stopping there silently would pass a part for the whole.
+        No page if the first answer has no connection and no error (its owner does not exist). A page that cannot
+        be read raises :class:`IncompletePagesError`: stopping there silently would pass a part for the whole.
         """
         cursor = after
         where = ".".join(path)
@@ -180,10 +180,11 @@ class ShopifyAdminClient:
             for key in path:
                 connection = (connection or {}).get(key)
             if connection is None:
-                if cursor is None:
+                if cursor is None and not result.errors:
                     return
                 problems = "; ".join(f"{_error_code(e) or 'ERROR'}: {e.get('message', '')}" for e in result.errors)
-                raise IncompletePagesError(f"Shopify answered the next page of {where} without it"
+                page = "the first page" if cursor is None else "the next page"
+                raise IncompletePagesError(f"Shopify answered {page} of {where} without it"
                                            + (f" ({problems})." if problems else "."))
             yield list(connection.get("nodes") or ()), result
             page_info = connection.get("pageInfo") or {}

@@ -63,3 +63,10 @@ def test_no_connection_from_the_start_is_no_page_and_no_error(admin, token, cust
     assert list(address_pages(admin, token, customer_id)) == []
     assert list(admin.paginate(DEMO_SHOP, token, queries.CUSTOMER_ADDRESSES_QUERY, {"id": customer_id},
                                ("customer", "addressesV2"))) == []
+
+
+def test_no_connection_from_the_start_with_an_error_is_an_error(admin, token, customer_id, shopify_double):
+    """Shopify refused the read (a scope the merchant took back): nothing was read, and that must be said."""
+    shopify_double.set_scopes(DEMO_SHOP, [s for s in shopify_double.scopes(DEMO_SHOP) if not s.endswith("_customers")])
+    with pytest.raises(IncompletePagesError, match="first page of customer.addressesV2 without it .*ACCESS_DENIED"):
+        list(address_pages(admin, token, customer_id))
