@@ -189,3 +189,17 @@ def test_protected_data_refused_in_bulk_is_read_page_by_page_and_named(
                for o in report["orders"])
     denied = {u["source"] for u in report["unavailable"] if u["reason"].startswith("ACCESS_DENIED")}
     assert "shopify.nodes.0.shippingAddress.address1" in denied
+
+
+def test_paged_reads_wait_for_the_cost_bucket_instead_of_being_throttled(
+        install_shop, customer, compile_report, shopify_double, paged_only):
+    """A bucket that holds one page's requested cost (about 828 points) but not two: the client reads the
+    throttle status Shopify returns and waits before each page, so Shopify never has to refuse one."""
+    install_shop()
+    shopify_double.bucket = CostBucket(maximum_available=1000, restore_rate=5000)  # refills in 0.2 s
+    requested = order_ids(customer)
+    paged_only()
+    report, calls = compile_report(customer, requested)
+    assert calls.count("OrdersById") == 11
+    assert [gid_number(o["id"]) for o in report["orders"]] == requested and report["unavailable"] == []
+    assert not [r for r in shopify_double.requests if "THROTTLED" in r.get("error_codes", [])]
