@@ -11,8 +11,8 @@ machine is lost. Job timeouts still hold (RQ's SIGALRM death penalty runs in the
 A Redis outage does not end the process. While Redis is down at start, or when an outage ends RQ's work
 loop, it waits (1 s, doubling up to ``--max-retry-delay`` seconds) and starts again, the sweep included,
 so the sweep runs once Redis is back, before the worker takes jobs. A database that cannot be reached by
-the start's sweep is waited for the same way (a job meeting it later fails and is retried by RQ). SIGTERM or SIGINT stops it at any
-point. (An outage while the worker waits for a job is RQ's own to ride out: it retries the dequeue.)
+the start's sweep is waited for the same way (a job meeting it later fails and is retried by RQ). SIGTERM
+or SIGINT stops it at any point. (An outage while the worker waits for a job is RQ's own to ride out: it retries the dequeue.)
 
 Options: ``--burst`` to stop when the queues are empty, ``--fork`` for RQ's forking worker,
 ``--max-retry-delay SECONDS`` (default 15).

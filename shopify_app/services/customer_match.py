@@ -2,9 +2,9 @@
 
 One rule for the subject-access report (GDPR Art. 15) and for the erasure (Art. 17), so that a report shows
 everything an erasure would delete: privacy requests matched by Shopify customer id, email (case-insensitive)
-or phone, but never one that names another customer id; consent records by customer id, and the anonymous ones of every visitor id seen with that customer
-(the same browser before logging in); storefront form submissions behind those requests, and the unconfirmed
-ones sent from the customer's email address.
+or phone, but never one that names another customer id; consent records by customer id, and the anonymous
+ones of every visitor id seen with that customer (the same browser before logging in); storefront form
+submissions behind those requests, and the unconfirmed ones sent from the customer's email address.
 """
 
 from __future__ import annotations
