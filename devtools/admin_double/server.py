@@ -20,7 +20,7 @@ import json
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -76,6 +76,8 @@ class Hold:
     """GraphQL requests wait here until released: a test then does something while the app is mid-way through
     its reads (an erasure while a report job fetches, say). In-process only, like the object itself."""
 
+    matching: Callable[[Any], bool] = lambda body: True
+    """Which requests wait (it sees each GraphQL request's JSON body, in the order they come)."""
     arrived: threading.Event = field(default_factory=threading.Event)
     released: threading.Event = field(default_factory=threading.Event)
     timeout: float = 30.0
@@ -259,9 +261,10 @@ class AdminApiDouble(ShopApiMixin):
         :data:`.bulk.BULK_FAILURE_KINDS` (see :mod:`.bulk`)."""
         self.bulk.fail_next(kind, times)
 
-    def hold_graphql(self) -> Hold:
-        """Make GraphQL requests wait until the returned hold is released (then they are answered as usual)."""
-        self._hold = Hold()
+    def hold_graphql(self, matching: Callable[[Any], bool] | None = None) -> Hold:
+        """Make GraphQL requests (those ``matching`` their JSON body, if given) wait until the returned hold is
+        released; then they are answered as usual."""
+        self._hold = Hold(matching) if matching is not None else Hold()
         return self._hold
 
     def _record_bulk_rejection(self, shop: str, query: str, problems: list[str]) -> None:
@@ -345,7 +348,7 @@ class AdminApiDouble(ShopApiMixin):
         if values["version"] != self.api_version:
             return _json({"errors": "Not Found"}, 404)
         hold = self._hold
-        if hold is not None:
+        if hold is not None and hold.matching(body):
             hold.arrived.set()
             hold.released.wait(hold.timeout)
         failure = self._take_failure("graphql")

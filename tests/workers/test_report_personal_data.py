@@ -7,6 +7,7 @@ them; what could not be read is named in ``unavailable``, never left out silentl
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import re
 import threading
@@ -27,7 +28,6 @@ from shopify_app.models import (
 from shopify_app.services import report_rendering
 from tests.conftest import DEMO_SHOP
 from tests.signing import json_body
-from tests.waiting import wait_for
 
 CAMILLE = {"id": 1001, "email": "camille.dubois@example.fr", "phone": "+33612345678"}  # as seeded in the double
 ADDRESSES = 300  # 25 read with the customer, then pages of 250: two more pages
@@ -91,7 +91,9 @@ def test_addresses_that_could_not_be_read_are_named(install_shop, post_webhook, 
     nomad = add_nomad(shopify_double)
     install_shop()
     run_worker()  # the installation's own jobs: the next run is the report's
-    shopify_double.latency = 0.3  # every answer comes this late: time enough to act between two pages
+    address_pages = itertools.count()
+    # The last page of addresses waits to be answered (counted only for that query, in the order asked).
+    hold = shopify_double.hold_graphql(lambda body: "CustomerAddresses" in body["query"] and next(address_pages) == 1)
     deleted_before_the_answer: list[bool] = []
 
     def delete_her_while_the_last_page_is_asked_for() -> None:
@@ -99,9 +101,12 @@ def test_addresses_that_could_not_be_read_are_named(install_shop, post_webhook, 
             pages = [r for r in shopify_double.requests if operation_name(r) == "CustomerAddresses"]
             return pages[1] if len(pages) > 1 else None
 
-        wait_for(last_page, timeout=30, interval=0.005)
-        shopify_double.store.delete_customer(DEMO_SHOP, nomad["id"])  # by the merchant, in Shopify admin
-        deleted_before_the_answer.append("status" not in last_page())
+        try:
+            assert hold.arrived.wait(30), "the last page of addresses was never asked for"
+            shopify_double.store.delete_customer(DEMO_SHOP, nomad["id"])  # by the merchant, in Shopify admin
+            deleted_before_the_answer.append("status" not in last_page())
+        finally:
+            hold.release()
 
     merchant = threading.Thread(target=delete_her_while_the_last_page_is_asked_for, daemon=True)
     merchant.start()
